@@ -1,0 +1,1 @@
+"""The ``framesift`` command line: one small module per subcommand over the public API."""

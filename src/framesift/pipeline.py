@@ -1,0 +1,182 @@
+"""The public entry point: ``Pipeline(...).ask(video, question, options)``.
+
+decode -> encode (cached per video) -> select -> answer. The encoder is loaded once per
+pipeline and every question on an already-seen video costs one text embedding, a selection
+and the answer.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from framesift.answer import ANSWERERS, Answerer, Evidence
+from framesift.cache import FeatureCache, default_cache_dir
+from framesift.decode import Sampling
+from framesift.encode import Encoder, build_encoder
+from framesift.errors import InputError
+from framesift.features import extract_features
+from framesift.select import SELECTORS, Selector
+
+
+@dataclass
+class Keyframe:
+    index: int  # position in the candidate pool
+    time: float  # seconds from the start of the video
+    score: float  # relevance to the question, on the encoder's cosine scale
+
+
+@dataclass
+class AskResult:
+    video: str
+    question: str
+    options: list[str] | None
+    answer: str | None
+    answer_index: int | None
+    option_scores: list[float] | None
+    keyframes: list[Keyframe]
+    frames_considered: int
+    encoder: str
+    selector: str
+    budget: int
+    cached: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that defines a pipeline; ``PipelineConfig(**json)`` rejects unknown keys."""
+
+    encoder: str = "bundled"
+    selector: str = "dks"
+    selector_params: dict[str, Any] = field(default_factory=dict)
+    budget: int = 8
+    fps: float = 1.0
+    answerer: str = "similarity"
+    cache_dir: str | None = None  # None: the user cache folder (or $FRAMESIFT_CACHE)
+    use_cache: bool = True
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.budget < 1:
+            raise InputError(f"budget must be at least 1 keyframe, got {self.budget}")
+        if not self.fps > 0:
+            raise InputError(f"fps must be positive, got {self.fps}")
+        SELECTORS.get(self.selector)  # fail now, listing the valid names, not mid-run
+        ANSWERERS.get(self.answerer)
+
+
+class Pipeline:
+    def __init__(
+        self, config: PipelineConfig | None = None, *, encoder: Encoder | None = None, **kwargs: Any
+    ):
+        """``Pipeline(budget=4)`` or ``Pipeline(PipelineConfig(...))``; pass a built ``encoder``
+        to share one between pipelines."""
+        self.config = config or PipelineConfig(**kwargs)
+        self._encoder = encoder
+        self._answerer: Answerer | None = None
+        self.cache = (
+            FeatureCache(Path(self.config.cache_dir or default_cache_dir() / "features"))
+            if self.config.use_cache
+            else None
+        )
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = build_encoder(self.config.encoder)
+        return self._encoder
+
+    def selector(self) -> Selector:
+        """The configured selector, with the encoder's score-scale defaults under user overrides."""
+        defaults = self.encoder.info.selector_defaults.get(self.config.selector, {})
+        return SELECTORS.build(self.config.selector, **{**defaults, **self.config.selector_params})
+
+    def ask(
+        self,
+        video: str | os.PathLike,
+        question: str,
+        options: list[str] | None = None,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> AskResult:
+        question = _check_question(question, options)
+        t_start = time.perf_counter()
+        sampling = Sampling(fps=self.config.fps, start=start, end=end)
+        extraction = extract_features(
+            video, sampling, self.encoder, self.cache, progress=self.config.progress
+        )
+        features = extraction.features
+
+        t0 = time.perf_counter()
+        query = self.encoder.encode_text([question])[0]  # (D,)
+        relevance = features.embeddings @ query  # (N,)
+        chosen = self.selector().select(relevance, features.embeddings, self.config.budget)
+        t_select = time.perf_counter() - t0
+
+        keyframes = [
+            Keyframe(int(i), float(features.times[i]), float(relevance[i])) for i in chosen
+        ]
+        answer, t_answer = None, 0.0
+        if options:
+            t0 = time.perf_counter()
+            evidence = Evidence(
+                video=str(video),
+                times=features.times[chosen],
+                embeddings=features.embeddings[chosen],
+                scores=relevance[chosen],
+            )
+            if self._answerer is None:
+                self._answerer = ANSWERERS.build(self.config.answerer, encoder=self.encoder)
+            answer = self._answerer.answer(question, options, evidence)
+            t_answer = time.perf_counter() - t0
+        return AskResult(
+            video=str(video),
+            question=question,
+            options=options,
+            answer=answer.text if answer else None,
+            answer_index=answer.index if answer else None,
+            option_scores=answer.option_scores if answer else None,
+            keyframes=keyframes,
+            frames_considered=len(features.times),
+            encoder=self.encoder.info.name,
+            selector=self.config.selector,
+            budget=self.config.budget,
+            cached=extraction.cached,
+            timings={
+                "decode": extraction.decode_s,
+                "encode": extraction.encode_s,
+                "select": t_select,
+                "answer": t_answer,
+                "total": time.perf_counter() - t_start,
+            },
+        )
+
+
+def ask(
+    video: str | os.PathLike, question: str, options: list[str] | None = None, **config: Any
+) -> AskResult:
+    """One-shot convenience: ``ask("clip.mp4", "Is there a dog?", budget=4)``."""
+    start, end = config.pop("start", None), config.pop("end", None)
+    return Pipeline(**config).ask(video, question, options, start=start, end=end)
+
+
+def _check_question(question: str, options: list[str] | None) -> str:
+    if not question or not question.strip():
+        raise InputError("the question is empty; ask something about the video")
+    if options is not None:
+        if len(options) < 2:
+            raise InputError(f"give at least two options to choose from, got {len(options)}")
+        if any(not o or not o.strip() for o in options):
+            raise InputError("an option is empty; every option needs some text")
+    return question.strip()
+
+
+__all__ = ["AskResult", "Keyframe", "Pipeline", "PipelineConfig", "ask"]
