@@ -40,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
         truth = f"{_clock(n.start)}-{_clock(n.start + n.seconds)}"
         answer = o.result.answer or ""
         mark = "ok" if o.found else "MISSED"
-        print(
-            f"  {n.question:<40} {truth:>13}  {_clock(top.time):>12}  {top.score:.3f}  {answer:<9} {mark}"
-        )
+        found_at = _clock(top.time)
+        score = f"{top.score:.3f}"
+        print(f"  {n.question:<40} {truth:>13}  {found_at:>12}  {score:>5}  {answer:<9} {mark}")
     found = sum(o.found for o in outcomes)
     timings = outcomes[0].result.timings
     print(

@@ -6,6 +6,8 @@ loads CLIP or SigLIP through transformers (``hf`` alone means ``openai/clip-vit-
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from framesift.encode.base import Encoder, EncoderInfo, FrameFeatures
 from framesift.registry import Registry
 
@@ -18,8 +20,13 @@ ENCODERS: Registry[Encoder] = Registry(
 )
 
 
+@lru_cache(maxsize=4)
 def build_encoder(spec: str) -> Encoder:
-    """``"name"`` or ``"name:argument"``; the argument (a model id or folder) goes to the class."""
+    """``"name"`` or ``"name:argument"``; the argument (a model id or folder) goes to the class.
+
+    Loaded once per process and spec: encoders hold no per-question state, and loading the
+    weights costs seconds that every pipeline (and every evaluation shard) would pay again.
+    """
     name, _, argument = spec.partition(":")
     cls = ENCODERS.get(name)
     return cls(argument) if argument else cls()

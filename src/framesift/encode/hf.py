@@ -59,7 +59,13 @@ class HFEncoder:
     def encode_text(self, texts: list[str]) -> np.ndarray:
         # SigLIP was trained on max_length-padded text; CLIP pools at the EOS token either way.
         padding = "max_length" if self.family == "siglip" else True
-        tokens = self.tokenizer(texts, padding=padding, truncation=True, return_tensors="pt")
+        tokens = self.tokenizer(
+            texts,
+            padding=padding,
+            truncation=True,
+            max_length=self.model.config.text_config.max_position_embeddings,
+            return_tensors="pt",
+        )
         tokens.pop("token_type_ids", None)
         return _unit(_pooled(self.model.get_text_features(**tokens)))
 
