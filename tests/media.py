@@ -6,11 +6,11 @@ from pathlib import Path
 
 import av
 import numpy as np
+from conftest import MEDIA_DIR as SHARED_MEDIA
 from PIL import Image
 
 from framesift.synth import fit, write_video
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 VTEST = SHARED_MEDIA / "vtest.avi"
 TREE = SHARED_MEDIA / "tree.avi"
 

@@ -20,6 +20,7 @@ def write_video(
     codec: str = "libx264",
     *,
     crf: int = 23,
+    preset: str = "veryfast",
 ) -> None:
     """Encode (H, W, 3) uint8 RGB frames at a constant ``fps`` (H and W even for H.264)."""
     import av
@@ -32,7 +33,7 @@ def write_video(
                 stream.height, stream.width = frame.shape[:2]
                 stream.pix_fmt = "yuv420p"
                 if codec == "libx264":
-                    stream.options = {"crf": str(crf), "preset": "veryfast"}
+                    stream.options = {"crf": str(crf), "preset": preset}
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         if stream is not None:
             container.mux(stream.encode())

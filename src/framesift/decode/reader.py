@@ -21,12 +21,12 @@ from framesift.errors import InputError, VideoDecodeError
 
 Strategy = Literal["auto", "sequential", "seek"]
 
-# "auto" seeks when targets are at least this many seconds apart. Seeking restarts decoding
-# at the keyframe before each target, so it only pays once targets are further apart than
-# typical keyframe intervals (2-10 s); denser pools are cheaper decoded in one pass.
-AUTO_SEEK_SPACING = 10.0
-# Without a keyframe index, the seek strategy jumps only to targets this far ahead.
-SEEK_GAP = 2.0
+# Targets this many seconds apart are worth a seek when nothing better is known. Seeking
+# restarts decoding at the keyframe before a target, so it pays once targets are further
+# apart than keyframes (typically 2-10 s). "auto" seeks for pools at least this sparse; the
+# seek strategy uses it for the distance to the next target when the demuxer has no index.
+# Measured (5 min 640x360 H.264, 2 cores): equal at 1 s spacing, seek 1.7x-4.7x faster at 5 s.
+SEEK_SPACING = 5.0
 
 
 @dataclass
@@ -55,7 +55,7 @@ def decode_frames(
     pts <= target); a frame that several targets share comes once; targets after the last
     decodable frame are dropped, whatever the header claims. ``strategy``: "sequential"
     decodes every frame once; "seek" jumps to the keyframe before far-away targets; "auto"
-    seeks when targets are ``AUTO_SEEK_SPACING`` s or more apart. Both give identical frames.
+    seeks when targets are ``SEEK_SPACING`` s or more apart. Both give identical frames.
 
     File errors (``VideoNotFoundError``, ``VideoDecodeError``) and bad arguments
     (``InputError``) are raised by this call; a file whose frames all fail to decode
@@ -74,7 +74,7 @@ def decode_frames(
             "choose a start inside the video"
         )
     seek = strategy == "seek" or (
-        strategy == "auto" and sampling.spacing(info.duration) >= AUTO_SEEK_SPACING
+        strategy == "auto" and sampling.spacing(info.duration) >= SEEK_SPACING
     )
     targets = target_times(sampling, info.duration)
     return _batches(_candidates(info.path, targets, seek), resize, batch_size)
@@ -172,18 +172,20 @@ def _shown_for(src: Source, frame: av.VideoFrame, gap: float) -> float:
 def _worth_seeking(src: Source, ahead: tuple[float, av.VideoFrame] | None, target: float) -> bool:
     """Seek when it skips decoding: the keyframe before ``target`` lies past ``ahead``.
 
-    Uses the demuxer's index when it has one; otherwise seeks to targets ``SEEK_GAP`` s ahead.
+    Trusts the demuxer's keyframe index when it reaches the target (AVI, MP4 from the start,
+    Matroska once its cues are read by a first seek); otherwise seeks to targets at least
+    ``SEEK_SPACING`` s ahead.
     """
     if ahead is None or src.clock.counted or ahead[0] > target + EPS:
         return False
-    index, time_base = src.stream.index_entries, src.stream.time_base
-    if len(index) > 1:
-        i = index.search_timestamp(_to_pts(src, target), backward=True)
+    index, pts = src.stream.index_entries, _to_pts(src, target)
+    if len(index) > 1 and index[len(index) - 1].timestamp >= pts:
+        i = index.search_timestamp(pts, backward=True)
         if i < 0:
             return False
-        keyframe = float((index[i].timestamp - src.clock.start) * time_base)
+        keyframe = float((index[i].timestamp - src.clock.start) * src.stream.time_base)
         return keyframe > ahead[0] + EPS
-    return target - ahead[0] > SEEK_GAP
+    return target - ahead[0] >= SEEK_SPACING
 
 
 def _seek(src: Source, target: float) -> Iterator[tuple[float, av.VideoFrame]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import av
+import av.error
 import numpy as np
 
-from framesift.errors import InputError
+from framesift.errors import InputError, VideoDecodeError
 
 
 @dataclass(frozen=True)
@@ -26,17 +28,28 @@ class Resize:
     def __post_init__(self) -> None:
         for name in ("width", "height"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise InputError(f"Resize {name} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
 
 
 def to_rgb(frame: av.VideoFrame, resize: Resize) -> np.ndarray:
     """(H, W, 3) uint8 RGB of ``frame`` at ``resize``'s size; swscale does the scaling."""
-    if not resize.crop:
-        return frame.reformat(width=resize.width, height=resize.height, format="rgb24").to_ndarray()
-    scale = max(resize.width / frame.width, resize.height / frame.height)
-    w = max(resize.width, round(frame.width * scale))
-    h = max(resize.height, round(frame.height * scale))
-    rgb = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()  # (h, w, 3)
+    try:
+        if not resize.crop:
+            return _rgb(frame, resize.width, resize.height)
+        scale = max(resize.width / frame.width, resize.height / frame.height)
+        w = max(resize.width, round(frame.width * scale))
+        h = max(resize.height, round(frame.height * scale))
+        rgb = _rgb(frame, w, h)  # (h, w, 3), covers the target box
+    except av.error.FFmpegError as e:
+        raise VideoDecodeError(
+            f"cannot convert a {frame.width}x{frame.height} {frame.format.name} frame to RGB "
+            f"({e}); try re-encoding the video"
+        ) from e
     y0, x0 = (h - resize.height) // 2, (w - resize.width) // 2
     return np.ascontiguousarray(rgb[y0 : y0 + resize.height, x0 : x0 + resize.width])
+
+
+def _rgb(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
+    return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()

@@ -54,7 +54,7 @@ def open_video(path: str | os.PathLike) -> Iterator[Source]:
         container = av.open(name, metadata_errors="ignore")
     except av.error.FFmpegError as e:
         raise VideoDecodeError(
-            f"{name} is not a media file FFmpeg can read ({e}); "
+            f"{name} is not a media file FFmpeg can read ({_reason(e)}); "
             "check that it is a complete, uncorrupted video"
         ) from e
     try:
@@ -67,10 +67,14 @@ def open_video(path: str | os.PathLike) -> Iterator[Source]:
         yield Source(name, container, stream, FrameClock(stream))
     except av.error.FFmpegError as e:
         raise VideoDecodeError(
-            f"decoding {name} failed ({e}); the file may be corrupt, try re-encoding it"
+            f"decoding {name} failed ({_reason(e)}); the file may be corrupt, try re-encoding it"
         ) from e
     finally:
         container.close()
+
+
+def _reason(e: av.error.FFmpegError) -> str:
+    return e.strerror or str(e)
 
 
 def _stream_kinds(container: av.container.InputContainer) -> str:
