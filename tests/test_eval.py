@@ -187,3 +187,15 @@ def test_malformed_annotation_line_is_a_clear_error(dataset, tmp_path, capsys):
     )
     assert code == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_compare_tables_and_plots_runs(dataset, full_run, tmp_path, capsys):
+    other = tmp_path / "uniform-k2"
+    assert main(eval_args(dataset, other, "--selector", "uniform", "--budget", "2")) == 0
+    capsys.readouterr()
+    plot = tmp_path / "compare.png"
+    assert main(["compare", str(full_run), str(other), "--plot", str(plot)]) == 0
+    table = capsys.readouterr().out
+    assert f"| {full_run.name} | generic | dks | 4 |" in table
+    assert "| uniform-k2 | generic | uniform | 2 |" in table
+    assert plot.stat().st_size > 5_000

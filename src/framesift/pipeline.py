@@ -93,10 +93,22 @@ class Pipeline:
             self._encoder = build_encoder(self.config.encoder)
         return self._encoder
 
-    def selector(self) -> Selector:
-        """The configured selector, with the encoder's score-scale defaults under user overrides."""
-        defaults = self.encoder.info.selector_defaults.get(self.config.selector, {})
-        return SELECTORS.build(self.config.selector, **{**defaults, **self.config.selector_params})
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = ANSWERERS.build(self.config.answerer, encoder=self.encoder)
+        return self._answerer
+
+    def build_selector(self, name: str | None = None) -> Selector:
+        """A selector (the configured one by default) with the encoder's score-scale defaults.
+
+        ``selector_params`` override the defaults of the configured selector only.
+        """
+        name = name or self.config.selector
+        params = self.encoder.info.selector_defaults.get(name, {})
+        if name == self.config.selector:
+            params = {**params, **self.config.selector_params}
+        return SELECTORS.build(name, **params)
 
     def ask(
         self,
@@ -118,7 +130,7 @@ class Pipeline:
         t0 = time.perf_counter()
         query = self.encoder.encode_text([question])[0]  # (D,)
         relevance = features.embeddings @ query  # (N,)
-        chosen = self.selector().select(relevance, features.embeddings, self.config.budget)
+        chosen = self.build_selector().select(relevance, features.embeddings, self.config.budget)
         t_select = time.perf_counter() - t0
 
         keyframes = [
@@ -133,9 +145,7 @@ class Pipeline:
                 embeddings=features.embeddings[chosen],
                 scores=relevance[chosen],
             )
-            if self._answerer is None:
-                self._answerer = ANSWERERS.build(self.config.answerer, encoder=self.encoder)
-            answer = self._answerer.answer(question, options, evidence)
+            answer = self.answerer.answer(question, options, evidence)
             t_answer = time.perf_counter() - t0
         return AskResult(
             video=str(video),

@@ -21,6 +21,7 @@ RESULTS_FILE = "results.json"
 
 def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     answered = [r for r in records if r["error"] is None]
+    accuracy = _mean([r["correct"] for r in records])
     by_type: dict[str, list[bool]] = defaultdict(list)
     by_group: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     for r in answered:
@@ -31,9 +32,12 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     types = {t: _accuracy(v) for t, v in sorted(by_type.items())}
     stages = sorted({stage for r in answered for stage in r["timings"]})
     return {
+        # lmms-eval's "metric,filter" keys, so its readers find the headline number
+        "accuracy,none": accuracy,
+        "accuracy_stderr,none": _stderr(accuracy, len(records)),
         # errors count as wrong in accuracy: a reader must not see a higher score for a
         # run that failed to read its hardest videos
-        "accuracy": _mean([r["correct"] for r in records]),
+        "accuracy": accuracy,
         "accuracy_answered": _mean([r["correct"] for r in answered]),
         "n": len(records),
         "errors": len(records) - len(answered),
@@ -60,10 +64,13 @@ def write_results(out: Path, identity: dict[str, Any], total_questions: int) -> 
     from framesift.eval.run import SAMPLES_FILE, read_samples
 
     records = list(read_samples(out / SAMPLES_FILE))
-    results = {
-        "results": {identity["benchmark"]: aggregate(records)},
+    benchmark = identity["benchmark"]
+    results = {  # the layout of lmms-eval's results file, with framesift's breakdowns inside
+        "results": {benchmark: {"alias": benchmark, **aggregate(records)}},
+        "configs": {benchmark: {"annotations": identity["annotations"]}},
+        "versions": {benchmark: __version__},
+        "n-samples": {benchmark: {"original": total_questions, "effective": len(records)}},
         "config": identity,
-        "n-samples": {"original": total_questions, "effective": len(records)},
         "framesift_version": __version__,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -94,6 +101,10 @@ def merge(shards: list[Path], out: Path) -> dict[str, Any]:
 
 def _accuracy(values: list[bool]) -> dict[str, float | int]:
     return {"accuracy": _mean(values), "n": len(values)}
+
+
+def _stderr(p: float | None, n: int) -> float | None:
+    return None if p is None or n < 2 else (p * (1 - p) / (n - 1)) ** 0.5
 
 
 def _mean(values: list) -> float | None:

@@ -132,6 +132,8 @@ def answer_one(
     if result.answer_index is not None:
         record["prediction"] = option_letter(result.answer_index)
         record["correct"] = result.answer_index == sample.answer
+        record["resps"] = [[result.answer]]  # lmms-eval: raw response, then the parsed one
+        record["filtered_resps"] = [record["prediction"]]
     record.update(
         keyframes=[asdict(k) for k in result.keyframes],
         frames_considered=result.frames_considered,
