@@ -53,8 +53,10 @@ def dfm_merge(
         q_q, x_q, k_k, x_k = p.wq(q), p.wiq(x), p.wk(k), p.wik(x)  # (d,) (B,P,d) (B,P,d) (B,P,d)
     # Elementwise products and sums rather than matmul/einsum: BLAS kernels change with the
     # batch size, and the tokens must not depend on how the caller chunks the frames.
-    relevance = (F.normalize(x_q, dim=-1) * F.normalize(q_q, dim=-1)).sum(-1)  # (B, P)
-    redundancy = (F.normalize(k_k, dim=-1) * F.normalize(x_k, dim=-1)).sum(-1)  # (B, P)
+    x_q, q_q = F.normalize(x_q, dim=-1), F.normalize(q_q, dim=-1)  # unit vectors
+    k_k, x_k = F.normalize(k_k, dim=-1), F.normalize(x_k, dim=-1)
+    relevance = (x_q * q_q).sum(-1)  # (B, P) cos(Wq q, Wiq x_p)
+    redundancy = (k_k * x_k).sum(-1)  # (B, P) cos(Wk k_p, Wik x_p)
     w = torch.softmax((relevance - redundancy) / temperature, dim=-1)  # (B, P)
     return (w.unsqueeze(-1) * x).sum(1)  # (B, D) weighted sum of the raw patches
 
@@ -102,7 +104,7 @@ class DFMProjections(nn.Module):
         try:
             with safe_open(os.fspath(path), framework="pt") as f:
                 meta = f.metadata() or {}
-                tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+                tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
         except SafetensorError as e:
             raise InputError(f"{path} is not a readable safetensors file: {e}") from e
         if meta.get("format") != _FORMAT:
