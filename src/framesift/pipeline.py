@@ -8,13 +8,17 @@ and the answer.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from framesift.answer import ANSWERERS, Answerer, Evidence
+import numpy as np
+
+from framesift.answer import ANSWERERS, Answer, Answerer, Evidence
 from framesift.cache import FeatureCache, default_cache_dir
+from framesift.compress import MERGERS
 from framesift.decode import Sampling
 from framesift.encode import Encoder, build_encoder
 from framesift.errors import InputError
@@ -43,6 +47,7 @@ class AskResult:
     selector: str
     budget: int
     cached: bool
+    tokens: dict[str, int] | None = None  # visual tokens before/after compression (--merge)
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,7 +63,9 @@ class PipelineConfig:
     selector_params: dict[str, Any] = field(default_factory=dict)
     budget: int = 8
     fps: float = 1.0
-    answerer: str = "similarity"
+    answerer: str = "similarity"  # "name" or "name:model id or folder", e.g. "llava-ov:<id>"
+    merge: str | None = None  # dfm | mean | drop: answer from the compressed token sequence
+    keyframe_pool: int = 1  # 2: keyframes pooled 2x2 as LLaVA-OneVision pools video frames
     cache_dir: str | None = None  # None: the user cache folder (or $FRAMESIFT_CACHE)
     use_cache: bool = True
     progress: bool = False
@@ -69,7 +76,11 @@ class PipelineConfig:
         if not self.fps > 0:
             raise InputError(f"fps must be positive, got {self.fps}")
         SELECTORS.get(self.selector)  # fail now, listing the valid names, not mid-run
-        ANSWERERS.get(self.answerer)
+        ANSWERERS.get(self.answerer.partition(":")[0])
+        if self.merge is not None:
+            MERGERS.get(self.merge)
+        if self.keyframe_pool < 1:
+            raise InputError(f"keyframe_pool must be at least 1, got {self.keyframe_pool}")
 
 
 class Pipeline:
@@ -81,11 +92,8 @@ class Pipeline:
         self.config = config or PipelineConfig(**kwargs)
         self._encoder = encoder
         self._answerer: Answerer | None = None
-        self.cache = (
-            FeatureCache(Path(self.config.cache_dir or default_cache_dir() / "features"))
-            if self.config.use_cache
-            else None
-        )
+        self.cache_root = Path(self.config.cache_dir or default_cache_dir())
+        self.cache = FeatureCache(self.cache_root / "features") if self.config.use_cache else None
 
     @property
     def encoder(self) -> Encoder:
@@ -95,8 +103,12 @@ class Pipeline:
 
     @property
     def answerer(self) -> Answerer:
+        """Built on first use: ``name`` or ``name:argument`` (a model id or folder)."""
         if self._answerer is None:
-            self._answerer = ANSWERERS.build(self.config.answerer, encoder=self.encoder)
+            name, _, argument = self.config.answerer.partition(":")
+            cls = ANSWERERS.get(name)
+            args = (argument,) if argument else ()
+            self._answerer = cls(*args, encoder=self.encoder)
         return self._answerer
 
     def build_selector(self, name: str | None = None) -> Selector:
@@ -120,10 +132,12 @@ class Pipeline:
         end: float | None = None,
     ) -> AskResult:
         question = _check_question(question, options)
+        t_load = time.perf_counter()
+        encoder, _ = self.encoder, self.answerer  # weights load once per pipeline, not per ask
         t_start = time.perf_counter()
         sampling = Sampling(fps=self.config.fps, start=start, end=end)
         extraction = extract_features(
-            video, sampling, self.encoder, self.cache, progress=self.config.progress
+            video, sampling, encoder, self.cache, progress=self.config.progress
         )
         features = extraction.features
 
@@ -136,8 +150,12 @@ class Pipeline:
         keyframes = [
             Keyframe(int(i), float(features.times[i]), float(relevance[i])) for i in chosen
         ]
-        answer, t_answer = None, 0.0
-        if options:
+        answer, tokens, timings = None, None, {}
+        if self.config.merge or hasattr(self.answerer, "answer_tokens"):
+            answer, tokens, timings = self._answer_from_tokens(
+                video, sampling, question, options, chosen
+            )
+        elif options:
             t0 = time.perf_counter()
             evidence = Evidence(
                 video=str(video),
@@ -146,7 +164,7 @@ class Pipeline:
                 scores=relevance[chosen],
             )
             answer = self.answerer.answer(question, options, evidence)
-            t_answer = time.perf_counter() - t0
+            timings["answer"] = time.perf_counter() - t0
         return AskResult(
             video=str(video),
             question=question,
@@ -160,14 +178,65 @@ class Pipeline:
             selector=self.config.selector,
             budget=self.config.budget,
             cached=extraction.cached,
+            tokens=tokens,
             timings={
                 "decode": extraction.decode_s,
                 "encode": extraction.encode_s,
                 "select": t_select,
-                "answer": t_answer,
+                "compress": timings.get("compress", 0.0),
+                "answer": timings.get("answer", 0.0),
                 "total": time.perf_counter() - t_start,
+                "load": t_start - t_load,  # model weights, first ask of a pipeline only
             },
         )
+
+    def _answer_from_tokens(
+        self,
+        video: str | os.PathLike,
+        sampling: Sampling,
+        question: str,
+        options: list[str] | None,
+        keyframes: np.ndarray,
+    ) -> tuple[Answer | None, dict[str, int], dict[str, float]]:
+        """Keyframes at full tokens, other frames merged (``merge``, default drop), answered
+        by a token-reading answerer. The patch tokens stream from a per-video file, so memory
+        stays one chunk of frames however long the video is."""
+        from framesift.compress import compress_frames
+        from framesift.patches import patch_store
+
+        answerer = self.answerer
+        if not hasattr(answerer, "answer_tokens"):
+            raise InputError(
+                f"answerer {self.config.answerer!r} does not read token sequences; "
+                "use --merge with the similarity or llava-ov answerer"
+            )
+        merger = MERGERS.build(self.config.merge or "drop")
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as scratch:  # only used with --no-cache
+            root = self.cache_root / "patches" if self.config.use_cache else Path(scratch)
+            store, _ = patch_store(video, sampling, answerer.patch_encoder, root)
+            with store:
+                query = answerer.patch_encoder.embed_query(question)  # (D,)
+                sequence = compress_frames(
+                    store,
+                    store.times,
+                    keyframes,
+                    query,
+                    merger,
+                    keyframe_pool=self.config.keyframe_pool,
+                )
+        t1 = time.perf_counter()
+        answer = None
+        if options or getattr(answerer, "open_ended", False):
+            answer = answerer.answer_tokens(question, options or [], sequence)
+        key_tokens = int(sequence.is_keyframe_token.sum())
+        tokens = {
+            "before": int(sequence.tokens_before),
+            "after": len(sequence.embeddings),
+            "keyframe_tokens": key_tokens,
+            "merged_tokens": len(sequence.embeddings) - key_tokens,
+        }
+        return answer, tokens, {"compress": t1 - t0, "answer": time.perf_counter() - t1}
 
 
 def ask(

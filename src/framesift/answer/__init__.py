@@ -1,11 +1,15 @@
 """Answerers: the question, its options and the selected keyframes in, an answer out."""
 
-from framesift.answer.base import Answer, Answerer, Evidence
+from framesift.answer.base import Answer, Answerer, Evidence, PatchEncoder, TokenAnswerer
 from framesift.registry import Registry
 
 ANSWERERS: Registry[Answerer] = Registry(
     "answerer",
-    {"similarity": "framesift.answer.similarity:SimilarityAnswerer"},
+    {
+        "similarity": "framesift.answer.similarity:SimilarityAnswerer",
+        "llava-ov": "framesift.answer.llava_ov:LlavaOneVisionAnswerer",
+        "llava-ov-likelihood": "framesift.answer.llava_ov:LlavaOneVisionLikelihood",
+    },
 )
 
-__all__ = ["ANSWERERS", "Answer", "Answerer", "Evidence"]
+__all__ = ["ANSWERERS", "Answer", "Answerer", "Evidence", "PatchEncoder", "TokenAnswerer"]

@@ -54,18 +54,27 @@ def render(result) -> str:
     for k in result.keyframes:
         mark = "  <- most relevant" if k is best else ""
         lines.append(f"  {k.index:>5}  {_clock(k.time):>9}  {k.score:6.3f}{mark}")
-    if result.answer is not None:
+    if result.answer_index == -1:
+        lines += ["", f"answer: {result.answer}"]
+    elif result.answer is not None:
         lines.append("")
         for i, (option, score) in enumerate(zip(result.options, result.option_scores, strict=True)):
             mark = "*" if i == result.answer_index else " "
             lines.append(f"  {mark} ({chr(65 + i)}) {option}  [{score:.3f}]")
         lines.append(f"answer: ({chr(65 + result.answer_index)}) {result.answer}")
+    if result.tokens:
+        n = result.tokens
+        lines.append(
+            f"visual tokens: {n['before']} -> {n['after']} ({n['keyframe_tokens']} keyframe, "
+            f"{n['merged_tokens']} merged)"
+        )
     t = result.timings
     source = "features from cache" if result.cached else "features computed and cached"
     lines += [
         "",
         f"timings: decode {t['decode']:.2f}s  encode {t['encode']:.2f}s  select {t['select']:.3f}s"
-        f"  answer {t['answer']:.3f}s  total {t['total']:.2f}s ({source})",
+        f"  compress {t['compress']:.2f}s  answer {t['answer']:.3f}s"
+        f"  total {t['total']:.2f}s ({source})",
     ]
     return "\n".join(lines)
 

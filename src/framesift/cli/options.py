@@ -41,6 +41,28 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         help="candidate frames per second (default 1)",
     )
     group.add_argument(
+        "--answerer",
+        default="similarity",
+        metavar="NAME[:ID]",
+        help="'similarity' (offline: the option that best matches a keyframe) or "
+        "'llava-ov[:hub id or folder]' (LLaVA-OneVision, default "
+        "llava-hf/llava-onevision-qwen2-0.5b-ov-hf)",
+    )
+    group.add_argument(
+        "--merge",
+        choices=["dfm", "mean", "drop"],
+        help="answer from a compressed token sequence: keyframes keep their patch tokens, every "
+        "other frame becomes one token (dfm: ViLAMP's differential merging; mean: mean pooling;"
+        " drop: keyframes only). Default: off for similarity, drop for llava-ov",
+    )
+    group.add_argument(
+        "--keyframe-pool",
+        type=int,
+        default=1,
+        metavar="S",
+        help="pool keyframe patch grids by S (2 = LLaVA-OneVision's 2x2 video pooling)",
+    )
+    group.add_argument(
         "--threads", type=int, metavar="N", help="torch CPU threads (default: torch's)"
     )
     cache = group.add_mutually_exclusive_group()
@@ -70,6 +92,9 @@ def pipeline_config(args: argparse.Namespace, *, progress: bool) -> Any:
         selector_params=params,
         budget=args.budget,
         fps=args.fps,
+        answerer=args.answerer,
+        merge=args.merge,
+        keyframe_pool=args.keyframe_pool,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
         progress=progress,

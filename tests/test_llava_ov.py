@@ -1,0 +1,150 @@
+"""LLaVA-OneVision token answerer on a tiny random model saved the way the hub serves one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tiny_models import save_tiny_llava_onevision
+
+from framesift.answer.llava_ov import LlavaOneVisionAnswerer
+from framesift.compress import MERGERS, compress_frames
+from framesift.decode import Resize
+from framesift.errors import InputError
+
+CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
+CLIP_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
+QUESTION, OPTIONS = "What is the cat doing?", ["sleeping", "eating", "running"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return save_tiny_llava_onevision(tmp_path_factory.mktemp("llava_ov"))
+
+
+@pytest.fixture(scope="module")
+def answerer(folder):
+    return LlavaOneVisionAnswerer(str(folder), encoder=object(), max_new_tokens=4, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return np.random.default_rng(0).integers(0, 256, (6, 40, 40, 3), dtype=np.uint8)
+
+
+def _sequence(answerer, frames, keyframes, merger="dfm"):
+    patches = answerer.patch_encoder.encode_patches(frames)  # (N, P, D)
+    query = answerer.patch_encoder.embed_query(QUESTION)  # (D,)
+    times = np.arange(len(frames)) * 2.0
+    return compress_frames(patches, times, np.asarray(keyframes), query, MERGERS.build(merger))
+
+
+def _captured_inputs(answerer, *args):
+    """The inputs_embeds the language model receives first (the whole prompt), and the answer."""
+    seen = []
+
+    def hook(_module, _args, kwargs):
+        seen.append(kwargs["inputs_embeds"].detach().clone())
+
+    handle = answerer.model.model.language_model.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        answer = answerer.answer_tokens(*args)
+    finally:
+        handle.remove()
+    return seen[0][0], answer  # (L, D)
+
+
+def test_patch_encoder_shapes_and_name(answerer, folder, frames):
+    enc = answerer.patch_encoder
+    assert enc.resize == Resize(40, 40)
+    assert enc.name.startswith(f"llava-ov:{folder}@local-")
+    patches = enc.encode_patches(frames)
+    assert patches.shape == (6, 9, 32) and patches.dtype == np.float32  # 5x5 grid -> ceil 3x3
+    assert enc.tokens_per_frame == 9
+    enc.batch_size = 4  # batching must not change the tokens
+    np.testing.assert_allclose(enc.encode_patches(frames), patches, atol=1e-5)
+    enc.batch_size = 16
+    query = enc.embed_query(QUESTION)
+    assert query.shape == (32,) and query.dtype == np.float32
+    with pytest.raises(InputError, match="40, 40, 3"):
+        enc.encode_patches(frames[:, :32])
+
+
+def test_tokens_match_the_transformers_video_path(answerer, frames):
+    """All frames as keyframes: our inputs_embeds give the logits of the model's own video path
+    (placeholder tokens + pixel_values_videos), which checks normalisation, layer, projector,
+    pooling, image_newline and where the block sits."""
+    seq = _sequence(answerer, frames, np.arange(len(frames)))
+    layout = answerer.prompt_layout(QUESTION, OPTIONS, seq)
+    video_id = answerer.model.config.video_token_id
+    ids = torch.cat(
+        [layout.prefix_ids, torch.full((layout.n_visual,), video_id), layout.suffix_ids]
+    )[None]  # (1, L)
+    pixels = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
+    pixels = ((pixels - CLIP_MEAN) / CLIP_STD)[None]  # (1, N, 3, H, W)
+    with torch.inference_mode():
+        reference = answerer.model(input_ids=ids, pixel_values_videos=pixels).logits[0, -1]
+        embeds = answerer._inputs_embeds(layout, seq)
+        ours = answerer.model(inputs_embeds=embeds).logits[0, -1]
+    torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)
+
+
+def test_model_input_layout(answerer, frames):
+    seq = _sequence(answerer, frames, [1, 4])
+    T = len(seq.embeddings)
+    assert T == 2 * 9 + 4  # two full keyframes, four merged frames
+    layout = answerer.prompt_layout(QUESTION, OPTIONS, seq)
+    assert layout.n_visual == T + 1
+    answerer.mode = "likelihood"
+    received, _ = _captured_inputs(answerer, QUESTION, OPTIONS, seq)
+    start = layout.n_before
+    assert received.shape == (layout.n_before + T + 1 + layout.n_after, 32)
+    torch.testing.assert_close(received[start : start + T], seq.embeddings)  # temporal order
+    torch.testing.assert_close(received[start + T], answerer.model.model.image_newline.detach())
+    embed = answerer.model.get_input_embeddings()
+    torch.testing.assert_close(received[:start], embed(layout.prefix_ids).detach())
+    torch.testing.assert_close(received[start + T + 1 :], embed(layout.suffix_ids).detach())
+    assert torch.all(seq.frame_of_token.diff() >= 0)
+    suffix = answerer.tokenizer.decode(layout.suffix_ids)
+    assert "keyframes at 2. 0, 8. 0 s" in suffix and "6 frames" in suffix  # MiniLM spacing
+    assert "a. sleeping" in suffix and "c. running" in suffix
+
+
+@pytest.mark.parametrize("mode", ["letter", "likelihood"])
+def test_modes_answer_deterministically(answerer, frames, mode):
+    seq = _sequence(answerer, frames, [0, 3])
+    answerer.mode = mode
+    first = answerer.answer_tokens(QUESTION, OPTIONS, seq)
+    assert first == answerer.answer_tokens(QUESTION, OPTIONS, seq)
+    if mode == "likelihood":
+        assert 0 <= first.index < 3 and first.text == OPTIONS[first.index]
+        assert len(first.option_scores) == 3 and first.index == int(np.argmax(first.option_scores))
+    else:  # a random model rarely names a letter: then index -1 and the reply kept
+        assert first.option_scores == []
+        assert first.index == -1 or first.text == OPTIONS[first.index]
+
+
+def test_letter_mode_reads_the_reply(answerer, frames, monkeypatch):
+    seq = _sequence(answerer, frames, [2])
+    answerer.mode = "letter"
+    monkeypatch.setattr(answerer, "_generate", lambda *_: "The answer is (B).")
+    assert answerer.answer_tokens(QUESTION, OPTIONS, seq).index == 1
+    monkeypatch.setattr(answerer, "_generate", lambda *_: "maybe a dog")
+    answer = answerer.answer_tokens(QUESTION, OPTIONS, seq)
+    assert (answer.index, answer.text, answer.option_scores) == (-1, "maybe a dog", [])
+
+
+def test_open_ended_generates(answerer, frames):
+    seq = _sequence(answerer, frames, [0, 5], merger="drop")
+    answerer.mode = "likelihood"  # open-ended questions generate whatever the mode
+    answer = answerer.answer_tokens("Describe the video.", [], seq)
+    assert answer.index == -1 and answer.option_scores == [] and isinstance(answer.text, str)
+    assert answer == answerer.answer_tokens("Describe the video.", [], seq)
+
+
+def test_rejects_bad_arguments(folder, answerer, frames):
+    with pytest.raises(InputError, match="mode"):
+        LlavaOneVisionAnswerer(str(folder), mode="sample")
+    seq = _sequence(answerer, frames, [0])
+    with pytest.raises(InputError, match="2 or more"):
+        answerer.answer_tokens(QUESTION, ["only"], seq)
