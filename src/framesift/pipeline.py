@@ -23,7 +23,7 @@ from framesift.decode import Sampling
 from framesift.encode import Encoder, build_encoder
 from framesift.errors import InputError
 from framesift.features import extract_features
-from framesift.select import SELECTORS, Selector
+from framesift.select import SELECTORS, Selector, build_selector
 
 
 @dataclass
@@ -75,7 +75,7 @@ class PipelineConfig:
             raise InputError(f"budget must be at least 1 keyframe, got {self.budget}")
         if not self.fps > 0:
             raise InputError(f"fps must be positive, got {self.fps}")
-        SELECTORS.get(self.selector)  # fail now, listing the valid names, not mid-run
+        SELECTORS.get(self.selector.partition(":")[0])  # fail now, listing the valid names
         ANSWERERS.get(self.answerer.partition(":")[0])
         if self.merge is not None:
             MERGERS.get(self.merge)
@@ -116,11 +116,20 @@ class Pipeline:
 
         ``selector_params`` override the defaults of the configured selector only.
         """
-        name = name or self.config.selector
-        params = self.encoder.info.selector_defaults.get(name, {})
-        if name == self.config.selector:
+        spec = name or self.config.selector
+        params = self.encoder.info.selector_defaults.get(spec.partition(":")[0], {})
+        if spec == self.config.selector:
             params = {**params, **self.config.selector_params}
-        return SELECTORS.build(name, **params)
+        return build_selector(spec, **params)
+
+    def _select(self, video, features, question, query, relevance) -> np.ndarray:
+        """The selector's richest ability: frames themselves, the question, or relevance."""
+        selector, budget = self.build_selector(), self.config.budget
+        if hasattr(selector, "select_frames"):
+            return selector.select_frames(str(video), features.times, question, budget)
+        if hasattr(selector, "select_for_query"):
+            return selector.select_for_query(query, features.embeddings, budget)
+        return selector.select(relevance, features.embeddings, budget)
 
     def ask(
         self,
@@ -144,7 +153,7 @@ class Pipeline:
         t0 = time.perf_counter()
         query = self.encoder.encode_text([question])[0]  # (D,)
         relevance = features.embeddings @ query  # (N,)
-        chosen = self.build_selector().select(relevance, features.embeddings, self.config.budget)
+        chosen = self._select(video, features, question, query, relevance)
         t_select = time.perf_counter() - t0
 
         keyframes = [

@@ -19,8 +19,10 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--selector",
         default="dks",
-        choices=SELECTORS.names(),
-        help="keyframe selector (default: dks, ViLAMP's relevant-and-not-redundant selection)",
+        metavar="NAME[:ARG]",
+        help="keyframe selector: " + ", ".join(SELECTORS.names()) + " (default: dks, ViLAMP's "
+        "relevant-and-not-redundant selection; vila:CHECKPOINT is a trained ViLA Frame-Prompter,"
+        " vlm-localizer[:MODEL] SeViLA's per-frame VLM localizer)",
     )
     group.add_argument(
         "--param",

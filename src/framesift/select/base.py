@@ -62,3 +62,26 @@ def uniform_indices(n: int, k: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     j = np.arange(k, dtype=np.int64)
     return (2 * j + 1) * n // (2 * k)  # (k,) floor((j + 1/2) * n / k)
+
+
+class QuerySelector(Protocol):
+    """Optional ability: a selector that reads the question's embedding itself (a learned
+    selector such as ViLA's Frame-Prompter conditions on it, not only on relevance)."""
+
+    def select_for_query(
+        self, query: np.ndarray, embeddings: np.ndarray, budget: int
+    ) -> np.ndarray:
+        """``query``: (D,) unit-norm question embedding; ``embeddings``: (N, D). Same contract
+        as ``Selector.select`` for the result."""
+        ...
+
+
+class FrameSelector(Protocol):
+    """Optional ability: a selector that looks at the frames themselves (a VLM localizer).
+
+    ``times``: (N,) seconds of the candidate frames; returns indices into them, as ``select``.
+    """
+
+    def select_frames(
+        self, video: str, times: np.ndarray, question: str, budget: int
+    ) -> np.ndarray: ...
