@@ -118,3 +118,72 @@ def save_tiny_llava_onevision(folder: Path) -> Path:
         image_grid_pinpoints=[[40, 40]],
     ).save_pretrained(folder)
     return folder
+
+
+def save_tiny_instructblip_video(folder: Path, lm: str = "t5") -> Path:
+    """A tiny InstructBLIP-Video: vision tower on 32x32 frames (8x8 patches), a 2-layer Q-Former
+    with 4 query tokens, and a T5 (``lm="t5"``, encoder-decoder as Flan-T5) or OPT (``"opt"``,
+    decoder-only as OPT/Vicuna) language model. MiniLM's tokenizer serves both the language
+    model (root folder) and the Q-Former (``qformer_tokenizer/``, where the hub keeps it)."""
+    import torch
+    from transformers import (
+        BlipImageProcessorPil,
+        InstructBlipVideoConfig,
+        InstructBlipVideoForConditionalGeneration,
+    )
+
+    tokenizer = _tokenizer()
+    torch.manual_seed(0)
+    special = {
+        "vocab_size": tokenizer.vocab_size,
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+        "bos_token_id": tokenizer.cls_token_id,
+    }
+    if lm == "t5":
+        text = {
+            **special,
+            "model_type": "t5",
+            "d_model": 32,
+            "d_kv": 16,
+            "d_ff": 64,
+            "num_layers": 2,
+            "num_decoder_layers": 2,
+            "num_heads": 2,
+            "decoder_start_token_id": tokenizer.pad_token_id,
+        }
+    elif lm == "opt":
+        text = {
+            **special,
+            "model_type": "opt",
+            "hidden_size": 32,
+            "ffn_dim": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 256,
+            "word_embed_proj_dim": 32,
+        }
+    else:
+        raise ValueError(f"lm must be 't5' or 'opt', got {lm!r}")
+    config = InstructBlipVideoConfig(
+        vision_config={**_TOWER, "image_size": 32, "patch_size": 8},
+        qformer_config={
+            **_TOWER,
+            "vocab_size": tokenizer.vocab_size,
+            "max_position_embeddings": 64,
+            "cross_attention_frequency": 1,
+        },
+        text_config=text,
+        num_query_tokens=4,
+        video_token_index=1,  # MiniLM's [unused0], for the model's own placeholder path
+    )
+    InstructBlipVideoForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    tokenizer.save_pretrained(Path(folder) / "qformer_tokenizer")
+    # The hub's InstructBLIP checkpoints ship a BlipImageProcessor config; CLIP statistics.
+    BlipImageProcessorPil(
+        size={"height": 32, "width": 32},
+        image_mean=[0.48145466, 0.4578275, 0.40821073],
+        image_std=[0.26862954, 0.26130258, 0.27577711],
+    ).save_pretrained(folder)
+    return folder

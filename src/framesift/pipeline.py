@@ -63,6 +63,7 @@ class PipelineConfig:
     selector_params: dict[str, Any] = field(default_factory=dict)
     budget: int = 8
     fps: float = 1.0
+    frames: int | None = None  # a fixed number of evenly spaced candidates instead of fps
     answerer: str = "similarity"  # "name" or "name:model id or folder", e.g. "llava-ov:<id>"
     merge: str | None = None  # dfm | mean | drop: answer from the compressed token sequence
     keyframe_pool: int = 1  # 2: keyframes pooled 2x2 as LLaVA-OneVision pools video frames
@@ -75,6 +76,8 @@ class PipelineConfig:
             raise InputError(f"budget must be at least 1 keyframe, got {self.budget}")
         if not self.fps > 0:
             raise InputError(f"fps must be positive, got {self.fps}")
+        if self.frames is not None and self.frames < 1:
+            raise InputError(f"frames must be at least 1, got {self.frames}")
         SELECTORS.get(self.selector.partition(":")[0])  # fail now, listing the valid names
         ANSWERERS.get(self.answerer.partition(":")[0])
         if self.merge is not None:
@@ -92,6 +95,7 @@ class Pipeline:
         self.config = config or PipelineConfig(**kwargs)
         self._encoder = encoder
         self._answerer: Answerer | None = None
+        self._selectors: dict[str, Selector] = {}  # built once: some load model weights
         self.cache_root = Path(self.config.cache_dir or default_cache_dir())
         self.cache = FeatureCache(self.cache_root / "features") if self.config.use_cache else None
 
@@ -117,10 +121,18 @@ class Pipeline:
         ``selector_params`` override the defaults of the configured selector only.
         """
         spec = name or self.config.selector
-        params = self.encoder.info.selector_defaults.get(spec.partition(":")[0], {})
-        if spec == self.config.selector:
-            params = {**params, **self.config.selector_params}
-        return build_selector(spec, **params)
+        if spec not in self._selectors:
+            params = self.encoder.info.selector_defaults.get(spec.partition(":")[0], {})
+            if spec == self.config.selector:
+                params = {**params, **self.config.selector_params}
+            self._selectors[spec] = build_selector(spec, **params)
+        return self._selectors[spec]
+
+    def sampling(self, start: float | None = None, end: float | None = None) -> Sampling:
+        """The candidate pool: ``frames`` evenly spaced frames if set, else ``fps``."""
+        if self.config.frames is not None:
+            return Sampling(fps=None, count=self.config.frames, start=start, end=end)
+        return Sampling(fps=self.config.fps, start=start, end=end)
 
     def _select(self, video, features, question, query, relevance) -> np.ndarray:
         """The selector's richest ability: frames themselves, the question, or relevance."""
@@ -144,7 +156,7 @@ class Pipeline:
         t_load = time.perf_counter()
         encoder, _ = self.encoder, self.answerer  # weights load once per pipeline, not per ask
         t_start = time.perf_counter()
-        sampling = Sampling(fps=self.config.fps, start=start, end=end)
+        sampling = self.sampling(start, end)
         extraction = extract_features(
             video, sampling, encoder, self.cache, progress=self.config.progress
         )

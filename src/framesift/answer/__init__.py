@@ -9,6 +9,8 @@ ANSWERERS: Registry[Answerer] = Registry(
         "similarity": "framesift.answer.similarity:SimilarityAnswerer",
         "llava-ov": "framesift.answer.llava_ov:LlavaOneVisionAnswerer",
         "llava-ov-likelihood": "framesift.answer.llava_ov:LlavaOneVisionLikelihood",
+        "vila": "framesift.vila.answerer:ViLAAnswerer",
+        "vila-teacher": "framesift.vila.answerer:ViLATeacherAnswerer",
     },
 )
 

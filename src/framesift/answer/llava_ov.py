@@ -35,8 +35,8 @@ DEFAULT_MODEL = "llava-hf/llava-onevision-qwen2-0.5b-ov-hf"
 
 # LLaVA-OneVision's training template (LLaVA-NeXT ``conv_templates["qwen_1_5"]``, ChatML with a
 # system turn); llava-hf's chat_template.json renders the same turns without the system one.
-_PREFIX = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
-_END = "<|im_end|>\n<|im_start|>assistant\n"
+CHAT_PREFIX = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+CHAT_END = "<|im_end|>\n<|im_start|>assistant\n"
 _MC_INSTRUCTION = "Answer with the option's letter from the given choices directly."
 
 
@@ -169,8 +169,8 @@ class LlavaOneVisionAnswerer:
         self, question: str, options: list[str], sequence: TokenSequence
     ) -> PromptLayout:
         """Token ids around the visual block; the text names the frame times (see ``_text``)."""
-        before = self._ids(_PREFIX)
-        after = self._ids("\n" + _text(question, options, sequence) + _END)
+        before = self._ids(CHAT_PREFIX)
+        after = self._ids("\n" + _text(question, options, sequence) + CHAT_END)
         return PromptLayout(before, len(sequence.embeddings) + 1, after)
 
     @torch.inference_mode()

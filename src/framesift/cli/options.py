@@ -43,6 +43,12 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         help="candidate frames per second (default 1)",
     )
     group.add_argument(
+        "--frames",
+        type=int,
+        metavar="N",
+        help="exactly N evenly spaced candidate frames instead of --fps (ViLA: 32)",
+    )
+    group.add_argument(
         "--answerer",
         default="similarity",
         metavar="NAME[:ID]",
@@ -94,6 +100,7 @@ def pipeline_config(args: argparse.Namespace, *, progress: bool) -> Any:
         selector_params=params,
         budget=args.budget,
         fps=args.fps,
+        frames=args.frames,
         answerer=args.answerer,
         merge=args.merge,
         keyframe_pool=args.keyframe_pool,

@@ -1,8 +1,8 @@
 """Video decoding: probe a file and turn it into batches of resized candidate frames."""
 
 from framesift.decode.probe import VideoInfo, probe
-from framesift.decode.reader import FrameBatch, decode_frames
+from framesift.decode.reader import FrameBatch, decode_at, decode_frames
 from framesift.decode.resize import Resize
 from framesift.decode.sampling import Sampling
 
-__all__ = ["FrameBatch", "Resize", "Sampling", "VideoInfo", "decode_frames", "probe"]
+__all__ = ["FrameBatch", "Resize", "Sampling", "VideoInfo", "decode_at", "decode_frames", "probe"]

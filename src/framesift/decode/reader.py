@@ -95,6 +95,21 @@ def _batches(
         yield FrameBatch(np.array(times, dtype=np.float64), np.stack(pixels))
 
 
+def decode_at(
+    path: str | os.PathLike, times: np.ndarray, resize: Resize, *, batch_size: int = 32
+) -> Iterator[FrameBatch]:
+    """The frames on screen at ``times`` (seconds, increasing), in batches.
+
+    For re-reading a known candidate pool (its ``times``): a target equal to a frame's time
+    gives exactly that frame; the strategy follows the spacing, as "auto" does.
+    """
+    info = probe(path)
+    times = np.asarray(times, dtype=np.float64)
+    spacing = (times[-1] - times[0]) / max(len(times) - 1, 1) if len(times) else 0.0
+    candidates = _candidates(info.path, iter(times.tolist()), spacing >= SEEK_SPACING)
+    return _batches(candidates, resize, batch_size)
+
+
 class _SeekFailed(Exception):
     """A seek was refused or landed after its target; ``target`` is still unanswered."""
 

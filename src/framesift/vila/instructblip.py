@@ -1,0 +1,250 @@
+"""InstructBLIP-Video as ViLA's host: a trainable Q-Former between a frozen vision tower and a
+frozen language model (SPEC "ViLA Frame-Prompter and QFormer-Distiller").
+
+``InstructBlipVideoHost`` loads ``InstructBlipVideoForConditionalGeneration`` (hub id or folder)
+and exposes the two halves ViLA trains around: ``visual_tokens`` (frames -> the language
+model's input tokens, which the distiller compares between teacher and student) and
+``answer_logits`` (visual tokens + question -> one score per option, for the answer loss).
+
+Options are scored as SeViLA, whose code ViLA builds on, scores them: the prompt lists them as
+"Option A: ...", the answer reads "Option A", and an option's score is the language model's
+log-probability of its letter token after "Option" (full-vocabulary log-softmax). One forward
+pass scores every option, and the letter is a single token where option texts are not.
+
+Frames are normalised here from the processor config dict, as ``answer.llava_ov`` does: the
+video processor class needs torchvision, which framesift does not depend on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from framesift.decode import Resize
+from framesift.errors import InputError
+from framesift.eval.samples import option_letter
+
+DEFAULT_MODEL = "Salesforce/instructblip-flan-t5-xl"
+
+# SeViLA's answerer prompt (Yui010206/SeViLA, mc_video_vqa_datasets.py): question, options, then
+# this instruction; the target text is "Option <letter>".
+QA_PROMPT = (
+    "Considering the information presented in the frame, select the correct answer from the "
+    "options."
+)
+ANSWER_PREFIX = "Option"
+
+
+def qa_text(question: str, options: list[str]) -> str:
+    """'Question: q Option A: a0 Option B: a1 ... <QA_PROMPT>' (SeViLA's layout)."""
+    lines = [f"Question: {question.strip()}"]
+    lines += [f"{ANSWER_PREFIX} {option_letter(i)}: {o}" for i, o in enumerate(options)]
+    return " ".join([*lines, QA_PROMPT])
+
+
+class InstructBlipVideoHost(nn.Module):
+    """Vision tower and language model frozen; Q-Former, query tokens and language projection
+    trainable, plus LoRA adapters on the language model's attention (query and value
+    projections) when ``lora``. ``resize``: the frame size to decode at.
+
+    ``train()`` keeps the vision tower in eval mode (LAVIS/SeViLA do the same); the frozen
+    language model follows the mode, so its dropout regularises the trained parts.
+    """
+
+    def __init__(
+        self,
+        model_id: str = DEFAULT_MODEL,
+        *,
+        lora: bool = False,
+        lora_rank: int = 8,
+        dtype: torch.dtype | str = torch.float32,
+    ):
+        super().__init__()
+        from transformers import AutoTokenizer, InstructBlipVideoForConditionalGeneration
+
+        dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+        self.model = InstructBlipVideoForConditionalGeneration.from_pretrained(
+            model_id, dtype=dtype
+        )
+        self.tokenizer = AutoTokenizer.from_pretrained(model_id)
+        self.qformer_tokenizer = _qformer_tokenizer(model_id)
+        self._normalisation(model_id)
+        self.model.vision_model.requires_grad_(False).eval()
+        self.model.language_model.requires_grad_(False)
+        self.lora_targets: list[str] = []
+        if lora:
+            self.lora_targets = _add_lora(self.model.language_model, lora_rank)
+        for p in self.trainable_parameters():
+            p.requires_grad_(True)
+        self.eval()
+
+    def _normalisation(self, model_id: str) -> None:
+        """Size, mean, std and rescale factor from the processor config, resolved as the video
+        processor resolves it; missing keys take InstructBlipVideoVideoProcessor's defaults."""
+        from transformers.utils.constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+        from transformers.video_processing_utils import BaseVideoProcessor
+
+        cfg, _ = BaseVideoProcessor.get_video_processor_dict(model_id)
+        side = self.model.config.vision_config.image_size
+        size = cfg.get("size") or {"height": side, "width": side}
+        self.resize = Resize(int(size["width"]), int(size["height"]))
+        if (self.resize.width, self.resize.height) != (side, side):
+            raise InputError(
+                f"{model_id}: processor size {size} differs from the vision tower's "
+                f"{side}x{side} input; fix the processor config"
+            )
+        mean = torch.tensor(cfg.get("image_mean") or OPENAI_CLIP_MEAN).view(1, 1, 3, 1, 1)
+        std = torch.tensor(cfg.get("image_std") or OPENAI_CLIP_STD).view(1, 1, 3, 1, 1)
+        self.register_buffer("mean", mean.float(), persistent=False)  # (1, 1, 3, 1, 1)
+        self.register_buffer("std", std.float(), persistent=False)
+        self.rescale = float(cfg.get("rescale_factor", 1 / 255))
+
+    def train(self, mode: bool = True) -> InstructBlipVideoHost:
+        super().train(mode)
+        self.model.vision_model.eval()  # frozen: no dropout or drop-path noise in its features
+        return self
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """Q-Former, query tokens, language projection and, with LoRA, the adapters."""
+        m = self.model
+        params = [m.query_tokens, *m.qformer.parameters(), *m.language_projection.parameters()]
+        params += [p for n, p in m.language_model.named_parameters() if "lora_" in n]
+        return params
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.query_tokens.device
+
+    def visual_tokens(self, pixels: np.ndarray | torch.Tensor, question: list[str]) -> torch.Tensor:
+        """(B, F, H, W, 3) uint8 RGB frames at ``resize`` -> (B, F*Q, H_lm) language-model input
+        tokens: each frame through the vision tower, the Q-Former (its queries also attend to the
+        question, InstructBLIP's instruction conditioning), the language projection; frame f's
+        Q tokens at [f*Q, (f+1)*Q), in the frames' order."""
+        x = torch.as_tensor(pixels)
+        h, w = self.resize.height, self.resize.width
+        if x.ndim != 5 or x.shape[2:] != (h, w, 3) or x.dtype != torch.uint8:
+            raise InputError(
+                f"frames must be (B, F, {h}, {w}, 3) uint8 RGB (decode at this host's resize), "
+                f"got {tuple(x.shape)} {x.dtype}"
+            )
+        if len(question) != len(x):
+            raise InputError(f"{len(x)} videos but {len(question)} questions; pass one each")
+        x = x.to(self.device).permute(0, 1, 4, 2, 3).float()  # (B, F, 3, H, W)
+        x = ((x * self.rescale - self.mean) / self.std).to(self.model.vision_model.dtype)
+        text = self.qformer_tokenizer(
+            question,
+            padding=True,
+            truncation=True,
+            max_length=self.model.config.qformer_config.max_position_embeddings,
+            return_tensors="pt",
+        )
+        features = self.model.get_video_features(
+            pixel_values=x,
+            qformer_input_ids=text.input_ids.to(self.device),
+            qformer_attention_mask=text.attention_mask.to(self.device),
+        )
+        return features.pooler_output  # (B, F*Q, H_lm)
+
+    def answer_logits(
+        self, visual_tokens: torch.Tensor, question: list[str], options: list[list[str]]
+    ) -> torch.Tensor:
+        """(B, T, H_lm) visual tokens -> (B, O) log P(letter of each option | tokens, prompt).
+
+        O is the largest option count in the batch; a question with fewer options gets -inf in
+        the missing columns (zero probability under a softmax or cross-entropy).
+        """
+        B, T, _ = visual_tokens.shape
+        if not len(question) == len(options) == B:
+            raise InputError(f"{B} videos, {len(question)} questions, {len(options)} option lists")
+        if any(len(o) < 2 for o in options):
+            raise InputError("every question needs 2 or more options")
+        n_options = max(len(o) for o in options)
+        prefix, letters = self._answer_ids(n_options)  # (P,) ids of "Option", (O,) letter ids
+        lm, embed = self.model.language_model, self.model.get_input_embeddings()
+        texts = [qa_text(q, o) for q, o in zip(question, options, strict=True)]
+        prompts = [self.tokenizer(t).input_ids for t in texts]  # with the model's special tokens
+        encoder_decoder = lm.config.is_encoder_decoder
+        if not encoder_decoder:  # one sequence: the answer prefix follows the prompt
+            prompts = [p + prefix for p in prompts]
+        L = T + max(len(p) for p in prompts)
+        # Visual tokens first (as InstructBLIP places them), then text; right-padded so every
+        # real position keeps its index, and the padding is masked out.
+        tokens = visual_tokens.to(lm.dtype)
+        embeds = tokens.new_zeros(B, L, tokens.shape[-1])  # (B, L, H_lm)
+        mask = torch.zeros(B, L, dtype=torch.long, device=tokens.device)  # (B, L)
+        for b, ids in enumerate(prompts):
+            n = T + len(ids)
+            text = embed(torch.tensor(ids, device=tokens.device))  # (len, H_lm)
+            embeds[b, :n] = torch.cat([tokens[b], text])
+            mask[b, :n] = 1
+        if encoder_decoder:  # the decoder starts the answer: [start] "Option" -> next: letter
+            start = lm.config.decoder_start_token_id
+            decoder = torch.tensor([[start, *prefix]] * B, device=tokens.device)  # (B, 1 + P)
+            out = lm(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=decoder)
+            logits = out.logits[:, -1]  # (B, V)
+        else:  # the next token after each sequence's own last real position
+            last = mask.sum(1) - 1  # (B,)
+            keep = torch.unique(last)  # (K,) sorted: only these positions reach the LM head
+            out = lm(inputs_embeds=embeds, attention_mask=mask, logits_to_keep=keep)
+            logits = out.logits[torch.arange(B), torch.searchsorted(keep, last)]  # (B, V)
+        scores = logits.float().log_softmax(-1)[:, letters]  # (B, O)
+        counts = torch.tensor([len(o) for o in options], device=scores.device)  # (B,)
+        missing = torch.arange(n_options, device=scores.device)[None] >= counts[:, None]
+        return scores.masked_fill(missing, float("-inf"))
+
+    def _answer_ids(self, n: int) -> tuple[list[int], list[int]]:
+        """Token ids of the answer prefix ("Option") and of the letter after it, per option:
+        "Option A", "Option B"... tokenised whole, so the letter is the token the language model
+        would produce there (T5: "▁A", id 71 in SeViLA's code)."""
+        spelled = [
+            self.tokenizer(
+                f"{ANSWER_PREFIX} {option_letter(i)}", add_special_tokens=False
+            ).input_ids
+            for i in range(n)
+        ]
+        p = 0
+        while all(len(s) > p + 1 and s[p] == spelled[0][p] for s in spelled):
+            p += 1
+        letters = [s[p] for s in spelled]
+        if p == 0 or len(set(letters)) != n:
+            raise InputError(
+                f"the tokenizer does not split '{ANSWER_PREFIX} <letter>' into a shared prefix "
+                "and one distinct token per letter; option letters cannot be scored"
+            )
+        return spelled[0][:p], letters
+
+
+def _qformer_tokenizer(model_id: str):
+    """The Q-Former's BERT tokenizer: the ``qformer_tokenizer`` subfolder, as
+    ``InstructBlipVideoProcessor.from_pretrained`` loads it (the root folder as a fallback)."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(model_id, subfolder="qformer_tokenizer")
+    except (OSError, ValueError):
+        return AutoTokenizer.from_pretrained(model_id)
+
+
+def _add_lora(lm: nn.Module, rank: int) -> list[str]:
+    """LoRA on the attention's query and value projections, injected in place (the module tree
+    and its forward stay the same). Names by family: ``q``/``v`` in T5, ``q_proj``/``v_proj``
+    in OPT, LLaMA/Vicuna and most decoder-only models. Returns the target names."""
+    from peft import LoraConfig, inject_adapter_in_model
+
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise InputError(f"lora_rank must be a positive integer, got {rank!r}")
+    linear = {n.rsplit(".", 1)[-1] for n, m in lm.named_modules() if isinstance(m, nn.Linear)}
+    for targets in (["q_proj", "v_proj"], ["q", "v"]):
+        if set(targets) <= linear:
+            break
+    else:
+        raise InputError(
+            f"no query/value projections (q_proj/v_proj or q/v) in the {type(lm).__name__} "
+            "language model; LoRA targets for this family are unknown"
+        )
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules=targets)
+    inject_adapter_in_model(config, lm)
+    for name, p in lm.named_parameters():
+        p.requires_grad_("lora_" in name)
+    return targets
