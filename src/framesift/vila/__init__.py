@@ -1,0 +1,33 @@
+"""ViLA (arXiv 2312.08367): learnable, question-guided Frame-Prompter and QFormer-Distiller.
+
+Modules work on cached encoder features (frame, patch and text embeddings), never on pixels.
+Names resolve on first access, so importing this package does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "ViLAConfig": "framesift.vila.config",
+    "FramePrompter": "framesift.vila.prompter",
+    "anneal": "framesift.vila.prompter",
+    "gather": "framesift.vila.prompter",
+    "gumbel_one_hot": "framesift.vila.prompter",
+    "selection_indices": "framesift.vila.prompter",
+    "QFormer": "framesift.vila.qformer",
+    "AnswerHead": "framesift.vila.qformer",
+    "TokenLift": "framesift.vila.distill",
+    "distill_loss": "framesift.vila.distill",
+    "ViLAModel": "framesift.vila.model",
+}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: import torch-heavy modules on first use
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

@@ -1,0 +1,54 @@
+"""``vila:CHECKPOINT`` (student) and ``vila-teacher:CHECKPOINT`` as answerers.
+
+Both read the selected frames' patch embeddings (the token path with keyframes at full
+resolution) and score the options with the trained Q-Former and answer head.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from framesift.answer.base import Answer
+from framesift.answer.similarity import EncoderPatches
+from framesift.compress.sequence import TokenSequence
+from framesift.encode import Encoder
+from framesift.errors import InputError
+from framesift.vila.selector import load_model
+
+
+class ViLAAnswerer:
+    """The student: Q-Former over the S prompted frames (any keyframes given), answer head."""
+
+    open_ended = False
+    stage = "student"
+
+    def __init__(self, checkpoint: str, *, encoder: Encoder):
+        self.model = load_model(checkpoint)
+        self.encoder = encoder
+        self.patch_encoder = EncoderPatches(encoder)
+
+    @torch.no_grad()
+    def answer_tokens(self, question: str, options: list[str], sequence: TokenSequence) -> Answer:
+        if not options:
+            raise InputError("ViLA answers multiple-choice questions; give options")
+        keep = sequence.is_keyframe_token
+        frames = torch.unique(sequence.frame_of_token[keep])
+        patches = (
+            sequence.embeddings[keep]
+            .float()
+            .reshape(len(frames), -1, sequence.embeddings.shape[-1])
+        )
+        texts = torch.from_numpy(self.encoder.encode_text([question, *options]))  # (1 + O, D)
+        mask = torch.ones(1, len(options), dtype=torch.bool)
+        logits = self.model.answer_frames(
+            patches[None], texts[:1], texts[1:][None], mask, stage=self.stage
+        )[0]  # (O,)
+        best = int(np.argmax(logits.numpy()))
+        return Answer(best, options[best], [float(v) for v in logits])
+
+
+class ViLATeacherAnswerer(ViLAAnswerer):
+    """The teacher: its own frozen Q-Former over all the frames it is given (T = 32 in ViLA)."""
+
+    stage = "teacher"

@@ -1,0 +1,71 @@
+"""ViLA architecture hyperparameters: one dataclass, stored beside the weights as config.json.
+
+Defaults are sized for CPU training on cached features of the bundled encoder (D = D' = 384).
+The paper's values, where they differ, are given in the comments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from framesift.errors import InputError
+
+
+@dataclass(frozen=True)
+class ViLAConfig:
+    embed_dim: int = 384  # D: frame, question and option embeddings (one shared space)
+    patch_dim: int = 384  # D': per-frame patch embeddings
+    n_query: int = 8  # Q: learned query tokens per frame (ViLA/BLIP-2: 32)
+    hidden: int = 128  # H: Q-Former width (BLIP-2: 768)
+    n_layer: int = 2  # Q-Former blocks (BLIP-2: 12)
+    n_head: int = 4
+    mlp_ratio: int = 4
+    dropout: float = 0.0
+    prompter_hidden: int = 128  # Frame-Prompter scorer MLP width
+    segments: int = 4  # S: frames the student sees, one per segment (ViLA: 4)
+    teacher_frames: int = 32  # T: frames the teacher sees (ViLA: 32)
+    tau_start: float = 1.0  # Gumbel-softmax temperature, annealed exponentially ...
+    tau_end: float = 0.01  # ... towards this over training
+    distill_lambda: float = 0.01  # weight of the token MSE against the answer CE
+
+    def __post_init__(self) -> None:
+        ints = ("embed_dim", "patch_dim", "n_query", "hidden", "n_layer", "n_head", "mlp_ratio")
+        for name in (*ints, "prompter_hidden", "segments", "teacher_frames"):
+            if not getattr(self, name) >= 1:
+                raise InputError(f"ViLAConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.hidden % self.n_head:
+            raise InputError(
+                f"ViLAConfig.hidden ({self.hidden}) must be a multiple of n_head ({self.n_head})"
+            )
+        if self.teacher_frames % self.segments:
+            raise InputError(
+                f"ViLAConfig.teacher_frames ({self.teacher_frames}) must be a multiple of "
+                f"segments ({self.segments}): the prompter cuts the frames into equal segments"
+            )
+        if not 0 < self.tau_end <= self.tau_start:
+            raise InputError(
+                f"need 0 < tau_end <= tau_start, got tau_start={self.tau_start}, "
+                f"tau_end={self.tau_end}"
+            )
+        if not 0.0 <= self.dropout < 1.0 or self.distill_lambda < 0:
+            raise InputError(
+                f"need 0 <= dropout < 1 and distill_lambda >= 0, got dropout={self.dropout}, "
+                f"distill_lambda={self.distill_lambda}"
+            )
+
+    @property
+    def frames_per_segment(self) -> int:
+        return self.teacher_frames // self.segments  # L = T / S
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ViLAConfig:
+        """Build from a dict (config.json); an unknown key raises instead of being ignored."""
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            valid = ", ".join(f.name for f in fields(cls))
+            raise InputError(f"unknown ViLAConfig keys {unknown}; valid keys: {valid}")
+        return cls(**d)
