@@ -125,56 +125,15 @@ def tiny_llava(tmp_path_factory):
 
 @pytest.mark.parametrize("answerer", ["llava-ov", "llava-ov-likelihood"])
 def test_llava_onevision_answers_from_dfm_tokens(dog_video, tmp_path, tiny_llava, capsys, answerer):
-    code = main(
-        [
-            "ask",
-            str(dog_video),
-            "Which animal appears?",
-            *OPTION_ARGS,
-            "--answerer",
-            f"{answerer}:{tiny_llava}",
-            "--merge",
-            "dfm",
-            "--budget",
-            "3",
-            "--start",
-            "30",
-            "--end",
-            "50",
-            "--json",
-            "--cache-dir",
-            str(tmp_path),
-        ]
-    )
-    assert code == 0
+    args = ["ask", str(dog_video), "Which animal appears?", *OPTION_ARGS,
+            "--answerer", f"{answerer}:{tiny_llava}", "--merge", "dfm", "--budget", "3",
+            "--start", "30", "--end", "50", "--json", "--cache-dir", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
     tokens_per_frame = out["tokens"]["before"] // 20
     assert out["tokens"]["after"] == 3 * tokens_per_frame + 17
     assert out["answer_index"] in {-1, 0, 1, 2, 3}
     torch.manual_seed(0)  # generation is greedy: the seed must not matter
-    assert (
-        main(
-            [
-                "ask",
-                str(dog_video),
-                "Which animal appears?",
-                *OPTION_ARGS,
-                "--answerer",
-                f"{answerer}:{tiny_llava}",
-                "--merge",
-                "dfm",
-                "--budget",
-                "3",
-                "--start",
-                "30",
-                "--end",
-                "50",
-                "--json",
-                "--cache-dir",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    assert main(args) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["answer"] == out["answer"] and again["cached"]
