@@ -109,7 +109,8 @@ class ViLAModel(nn.Module):
         """All frames: patches (B, T, P, D'), question (B, D), options (B, O, D)
         -> logits (B, O), tokens (B, T*Q, H)."""
         tokens = self.teacher_qformer(patches, question)  # (B, T*Q, H)
-        return self.teacher_head(tokens, question, options, option_mask), tokens
+        logits = self.teacher_head(tokens, question, options, option_mask, patches)
+        return logits, tokens
 
     def student_forward(
         self,
@@ -133,7 +134,7 @@ class ViLAModel(nn.Module):
         selection = self.prompter(frames, question, tau, generator)  # (B, S, L) one-hot
         picked = gather(selection, patches)  # (B, S, P, D'), differentiable in the selection
         tokens = self.student_qformer(picked, question)  # (B, S*Q, H)
-        logits = self.student_head(tokens, question, options, option_mask)  # (B, O)
+        logits = self.student_head(tokens, question, options, option_mask, picked)  # (B, O)
         return logits, tokens, selection_indices(selection.detach())
 
     def answer_frames(
@@ -154,7 +155,7 @@ class ViLAModel(nn.Module):
         else:
             qformer, head = self.student_qformer, self.student_head
         tokens = qformer(patches, question)  # (B, F*Q, H)
-        return head(tokens, question, options, option_mask)
+        return head(tokens, question, options, option_mask, patches)
 
     def distillation_forward(
         self,

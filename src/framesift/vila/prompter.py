@@ -88,6 +88,11 @@ class FramePrompter(nn.Module):
             nn.GELU(),
             nn.Linear(config.prompter_hidden, 1),
         )
+        # Relevance prior: cos(f, q) in the encoder's shared space, with a learned weight. At
+        # initialisation the prompter keeps each segment's most question-relevant frame; the
+        # MLP learns what relevance misses. Without it a few hundred questions teach the MLP
+        # the training set's object words, not how to find an unseen one.
+        self.relevance_weight = nn.Parameter(torch.tensor(10.0))
 
     def scores(self, frames: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
         """Selection logits: frames (B, T, D), question (B, D) -> (B, T)."""
@@ -98,7 +103,10 @@ class FramePrompter(nn.Module):
         f = self.ln_frame(frames)  # (B, T, D)
         q = self.ln_question(question).unsqueeze(1).expand(B, T, D)  # (B, T, D)
         features = torch.cat([f, q, f * q], dim=-1)  # (B, T, 3D)
-        return self.scorer(features).squeeze(-1)  # (B, T)
+        relevance = torch.einsum(
+            "btd,bd->bt", F.normalize(frames, dim=-1), F.normalize(question, dim=-1)
+        )
+        return self.scorer(features).squeeze(-1) + self.relevance_weight * relevance  # (B, T)
 
     def segment_scores(self, frames: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
         """Selection logits cut into segments: (B, T, D), (B, D) -> (B, S, L)."""

@@ -123,6 +123,20 @@ class AnswerHead(nn.Module):
         self.visual_proj = nn.Linear(H, D)
         self.question_proj = nn.Linear(D, D)
         self.option_proj = nn.Linear(D, D)
+        # Options start in the encoder's own text space (identity) and the question term at
+        # zero: the head then learns to map what it sees *into* that space, a skill that
+        # carries over to option words never seen in training, instead of memorising labels.
+        nn.init.eye_(self.option_proj.weight)
+        nn.init.zeros_(self.option_proj.bias)
+        nn.init.zeros_(self.question_proj.weight)
+        nn.init.zeros_(self.question_proj.bias)
+        nn.init.zeros_(self.visual_proj.weight)  # the learned path starts silent: at init the
+        nn.init.zeros_(self.visual_proj.bias)  # evidence term below answers on its own
+        self.scale = 1 / math.sqrt(D)  # dot products of D unit-scale entries: keep logits O(1)
+        # Evidence: how well each option matches its best patch, in the frozen encoder's shared
+        # text-image space. Parameter-free apart from its weight, it holds for any option
+        # words; the learned path above adds what the Q-Former reads on top of it.
+        self.evidence_weight = nn.Parameter(torch.tensor(10.0))
 
     def forward(
         self,
@@ -130,7 +144,10 @@ class AnswerHead(nn.Module):
         question: torch.Tensor,
         options: torch.Tensor,
         option_mask: torch.Tensor | None = None,
+        patches: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """``patches`` (B, F, P, D'): the frames' patch embeddings, for the evidence term when
+        they share the options' space (D' == D)."""
         B, _, H = tokens.shape  # (B, N, H)
         n_opt = options.shape[1]  # O
         assert options.shape[0] == B and question.shape[0] == B, (
@@ -143,7 +160,11 @@ class AnswerHead(nn.Module):
         pooled = torch.einsum("bn,bnh->bh", att.softmax(-1), t)  # (B, H)
         context = self.visual_proj(pooled) + self.question_proj(q)  # (B, D)
         opts = self.option_proj(self.ln_option(options))  # (B, O, D)
-        logits = torch.einsum("bod,bd->bo", opts, context)  # (B, O)
+        logits = torch.einsum("bod,bd->bo", opts, context) * self.scale  # (B, O)
+        if patches is not None and patches.shape[-1] == options.shape[-1]:
+            cells = F.normalize(patches.flatten(1, 2), dim=-1)  # (B, F*P, D)
+            match = torch.einsum("bod,bnd->bon", F.normalize(options, dim=-1), cells)  # (B, O, F*P)
+            logits = logits + self.evidence_weight * match.amax(-1)  # (B, O)
         if option_mask is None:
             return logits
         assert option_mask.shape == (B, n_opt) and option_mask.dtype == torch.bool, (

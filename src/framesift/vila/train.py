@@ -41,10 +41,10 @@ class TrainConfig:
     val_videos: str | None = None
     encoder: str = "bundled"
     cache_dir: str | None = None
-    teacher_epochs: int = 30
-    student_epochs: int = 30
+    teacher_epochs: int = 10
+    student_epochs: int = 10
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 3e-4
     seed: int = 0
     distill: bool = True  # False: the student learns from the answer loss alone (ablation)
     model: ViLAConfig = field(default_factory=ViLAConfig)
