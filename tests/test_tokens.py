@@ -137,3 +137,23 @@ def test_llava_onevision_answers_from_dfm_tokens(dog_video, tmp_path, tiny_llava
     assert main(args) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["answer"] == out["answer"] and again["cached"]
+
+
+def test_open_ended_answers_are_scored_by_text(dog_video, tmp_path, tiny_llava):
+    annotations = tmp_path / "q.jsonl"
+    annotations.write_text(
+        json.dumps({"qid": "open", "video": dog_video.stem, "question": "What animal is it?",
+                    "answer": "a dog", "start": 30, "end": 50}) + "\n"
+        + json.dumps({"qid": "mc", "video": dog_video.stem, "question": "Which animal?",
+                      "options": OPTIONS, "answer": "B", "start": 30, "end": 50}) + "\n"
+    )  # fmt: skip
+    out = tmp_path / "run"
+    args = ["eval", "--benchmark", "generic", "--annotations", str(annotations),
+            "--videos", str(dog_video.parent), "--out", str(out), "--budget", "2",
+            "--answerer", f"llava-ov:{tiny_llava}", "--merge", "dfm",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert main(args) == 0
+    rows = {r["qid"]: r for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
+    assert rows["open"]["error"] is None and isinstance(rows["open"]["prediction"], str)
+    assert rows["open"]["resps"] == [[rows["open"]["prediction"]]]  # the generated text
+    assert rows["mc"]["prediction"] in {None, "A", "B", "C", "D"}  # None: unparseable, wrong

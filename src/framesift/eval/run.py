@@ -22,7 +22,7 @@ from typing import Any
 from framesift.errors import FramesiftError, InputError
 from framesift.eval.loaders import BENCHMARKS, Benchmark
 from framesift.eval.report import write_results
-from framesift.eval.samples import QASample, option_letter
+from framesift.eval.samples import QASample, normalize_text, option_letter
 from framesift.pipeline import Pipeline, PipelineConfig
 
 SAMPLES_FILE, CONFIG_FILE = "samples.jsonl", "config.json"
@@ -129,10 +129,15 @@ def answer_one(
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["timings"] = {"total": time.perf_counter() - t0}
         return record
-    if result.answer_index is not None:
-        record["prediction"] = option_letter(result.answer_index)
-        record["correct"] = result.answer_index == sample.answer
-        record["resps"] = [[result.answer]]  # lmms-eval: raw response, then the parsed one
+    if result.answer is not None:
+        record["resps"] = [[result.answer]]  # lmms-eval: the raw response, then the parsed one
+        if not sample.options:  # open-ended: exact match after normalisation
+            record["prediction"] = result.answer
+            record["correct"] = normalize_text(result.answer) == normalize_text(sample.answer)
+        elif result.answer_index >= 0:
+            record["prediction"] = option_letter(result.answer_index)
+            record["correct"] = result.answer_index == sample.answer
+        # else: an unparseable reply stays None (wrong), kept verbatim in resps
         record["filtered_resps"] = [record["prediction"]]
     record.update(
         keyframes=[asdict(k) for k in result.keyframes],

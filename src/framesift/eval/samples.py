@@ -105,14 +105,14 @@ class QASample:
         return self.group_dict.get(key)
 
 
-def _norm(text: str) -> str:
+def normalize_text(text: str) -> str:
     """Case- and whitespace-insensitive form; a trailing period is dropped (SeViLA appends one)."""
     return " ".join(text.casefold().split()).rstrip(".").strip()
 
 
 def _text_matches(text: str, options: Sequence[str]) -> list[int]:
-    key = _norm(text)
-    return [i for i, o in enumerate(options) if _norm(o) == key]
+    key = normalize_text(text)
+    return [i for i, o in enumerate(options) if normalize_text(o) == key]
 
 
 _LETTER_ANSWER = re.compile(r"^\(?([A-Za-z])\)?(?:[.:)]\s*(.*))?$", re.DOTALL)
@@ -155,7 +155,7 @@ def normalize_answer(raw: object, options: Sequence[str]) -> int:
     if m:
         i = LETTERS.index(m.group(1).upper())
         rest = m.group(2)
-        if i < n and (not rest or _norm(rest) == _norm(options[i])):
+        if i < n and (not rest or normalize_text(rest) == normalize_text(options[i])):
             return i
     if text.isdigit() and int(text) < n:
         return int(text)
@@ -213,11 +213,11 @@ def parse_choice(text: str, options: Sequence[str]) -> int | None:
     exact = _text_matches(reply, options)
     if exact:
         return exact[0] if len(exact) == 1 else None
-    said = _norm(reply)
+    said = normalize_text(reply)
     found = {
-        i: _norm(o)
+        i: normalize_text(o)
         for i, o in enumerate(options)
-        if _norm(o) and re.search(rf"(?<!\w){re.escape(_norm(o))}(?!\w)", said)
+        if normalize_text(o) and re.search(rf"(?<!\w){re.escape(normalize_text(o))}(?!\w)", said)
     }
     maximal = [i for i, o in found.items() if not any(o != p and o in p for p in found.values())]
     return maximal[0] if len(maximal) == 1 else None
