@@ -85,7 +85,8 @@ def test_second_question_is_served_from_the_cache(encoder, dog_video, tmp_path, 
     monkeypatch.setattr("framesift.features.decode_frames", forbidden)
     monkeypatch.setattr(encoder, "encode_frames", forbidden)
     second = pipe.ask(dog_video, "Are there people walking?", **WINDOW)
-    assert second.cached
+    assert second.cached and second.tokens is None
+    assert not (tmp_path / "cache" / "patches").exists()  # no patch tokens without --merge
     assert second.timings["decode"] == 0 and second.timings["encode"] == 0
     assert second.frames_considered == first.frames_considered
 

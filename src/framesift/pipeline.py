@@ -172,7 +172,7 @@ class Pipeline:
             Keyframe(int(i), float(features.times[i]), float(relevance[i])) for i in chosen
         ]
         answer, tokens, timings = None, None, {}
-        if self.config.merge or hasattr(self.answerer, "answer_tokens"):
+        if self.config.merge or not hasattr(self.answerer, "answer"):  # token-only answerers
             answer, tokens, timings = self._answer_from_tokens(
                 video, sampling, question, options, chosen
             )
