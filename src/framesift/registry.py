@@ -50,3 +50,15 @@ class Registry(Generic[T]):
 
     def build(self, name: str, **kwargs: Any) -> T:
         return self.get(name)(**kwargs)
+
+
+def lazy_attributes(package: str, names: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) importing ``names[attribute]`` on first access, so a
+    package can re-export torch-heavy names without importing torch itself."""
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(names[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

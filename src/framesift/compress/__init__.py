@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from framesift.registry import Registry
+from framesift.registry import Registry, lazy_attributes
 
 if TYPE_CHECKING:
     from framesift.compress.base import Merger
@@ -38,10 +38,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:  # PEP 562: import torch-heavy modules on first use
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = ["MERGERS", *_LAZY]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from framesift.registry import lazy_attributes
+
 _LAZY = {
     "ViLAConfig": "framesift.vila.config",
     "FramePrompter": "framesift.vila.prompter",
@@ -24,10 +26,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:  # PEP 562: import torch-heavy modules on first use
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = list(_LAZY)
