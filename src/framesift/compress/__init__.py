@@ -8,8 +8,7 @@ re-exports below resolve on first access, so importing this package does not imp
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from framesift.registry import Registry, lazy_attributes
 

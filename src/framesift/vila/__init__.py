@@ -6,9 +6,6 @@ Names resolve on first access, so importing this package does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from framesift.registry import lazy_attributes
 
 _LAZY = {
