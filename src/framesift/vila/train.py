@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from framesift.errors import InputError
 from framesift.vila.config import ViLAConfig
@@ -102,8 +103,7 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
         optimizer = torch.optim.AdamW(model.trainable_parameters(stage), lr=config.lr)
         if done:
             _load_checkpoint(out, model, optimizer, stage)
-        elif stage == "student":
-            pass  # fresh optimizer over the student's parameters
+        bar = tqdm(total=epochs, initial=done, desc=stage, unit="epoch", disable=None)
         for epoch in range(done, epochs):
             t_epoch = time.perf_counter()
             loss = _epoch(model, optimizer, train, config, stage, epoch, epochs)
@@ -119,10 +119,14 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
                 }
             )
             _print_progress(stage, epoch + 1, epochs, loss, accuracy)
+            bar.set_postfix(loss=f"{loss:.3f}", val="-" if accuracy is None else f"{accuracy:.1%}")
+            bar.update()
             state["epochs"][stage] = epoch + 1
             _save_checkpoint(out, model, optimizer, stage, state)
             if stop_after == (stage, epoch + 1):
+                bar.close()
                 return state
+        bar.close()
     model.save(out / "model")
     summary = {
         "train_questions": len(train),
@@ -182,8 +186,9 @@ def evaluate(model: ViLAModel, data: FeatureBatch | None, stage: str) -> float |
 
 
 def _print_progress(stage, epoch, epochs, loss, accuracy) -> None:
+    """One line per epoch on stdout (a log to keep), beside the progress bar on stderr."""
     val = "" if accuracy is None else f"  val acc {accuracy:.1%}"
-    print(f"[{stage} {epoch:>3}/{epochs}] loss {loss:.4f}{val}", flush=True)
+    tqdm.write(f"[{stage} {epoch:>3}/{epochs}] loss {loss:.4f}{val}")
 
 
 def _claim(out: Path, config: TrainConfig) -> dict[str, Any]:
