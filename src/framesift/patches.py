@@ -90,8 +90,8 @@ def patch_store(
             for batch_times, tokens in _encoded(video, sampling, encoder, batch_size):
                 rows = np.ascontiguousarray(tokens, dtype=_DTYPE)  # (B, P, D)
                 shape = rows.shape[1:]
-                f.write(rows.tobytes())
-                digest.update(rows.tobytes())
+                f.write(rows.data)
+                digest.update(rows.data)
                 times.extend(batch_times.tolist())
             f.flush()
             os.fsync(f.fileno())
@@ -120,20 +120,29 @@ def _encoded(
         yield batch.times, np.asarray(encoder.encode_patches(batch.pixels))
 
 
+_verified: set[tuple[str, int, int, int]] = set()  # files whose digest checked out, as stat'd
+
+
 def _open_valid(data: Path, meta: Path) -> PatchStore | None:
+    """The entry if it checks out. The digest is read once per process and file version: a
+    10,000-frame file is hundreds of MB, and every question on the video opens it."""
     if not meta.exists():
         return None
     try:
         sidecar = json.loads(meta.read_text())
         shape = tuple(sidecar["shape"])
-        if data.stat().st_size != int(np.prod(shape)) * _DTYPE.itemsize:
+        st = data.stat()
+        if st.st_size != int(np.prod(shape)) * _DTYPE.itemsize:
             raise ValueError("size mismatch")
-        digest = hashlib.blake2b()
-        with open(data, "rb") as f:
-            while chunk := f.read(1 << 24):  # streamed: memory stays 16 MB
-                digest.update(chunk)
-        if digest.hexdigest() != sidecar["digest"]:
-            raise ValueError("digest mismatch")
+        identity = (str(data), st.st_size, st.st_mtime_ns, st.st_ino)
+        if identity not in _verified:
+            digest = hashlib.blake2b()
+            with open(data, "rb") as f:
+                while chunk := f.read(1 << 24):  # streamed: memory stays 16 MB
+                    digest.update(chunk)
+            if digest.hexdigest() != sidecar["digest"]:
+                raise ValueError("digest mismatch")
+            _verified.add(identity)
         return PatchStore(data, shape, np.array(sidecar["times"], dtype=np.float64))
     except Exception as exc:  # any damage means: do not trust, rebuild
         log.warning("framesift patch cache %s is damaged (%s); rebuilding it", data.name, exc)
