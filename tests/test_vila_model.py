@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from framesift.errors import InputError
 from framesift.vila.config import ViLAConfig
+from framesift.vila.data import FeatureBatch
 from framesift.vila.distill import TokenLift, distill_loss
 from framesift.vila.model import ViLAModel
 from framesift.vila.prompter import FramePrompter, anneal, gather, selection_indices
@@ -62,6 +63,15 @@ def needle_batch(g: torch.Generator, B: int, cfg: ViLAConfig = TINY) -> dict[str
     }
 
 
+def fb(d: dict[str, torch.Tensor], **override: torch.Tensor) -> FeatureBatch:
+    """The needle task's tensors as the models' batch type (every option valid)."""
+    d = {**d, **override}
+    mask = torch.ones(d["options"].shape[:2], dtype=torch.bool)
+    return FeatureBatch(
+        d["frames"], d["patches"], d["question"], d["options"], mask, d["answer"]
+    )  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Tiny tensors: one thread is several times faster than two on a busy 2-core machine."""
@@ -97,14 +107,14 @@ def test_shapes(batch):
     torch.manual_seed(0)
     model = ViLAModel(TINY)
     B, T, Q, H, S = 3, TINY.teacher_frames, TINY.n_query, TINY.hidden, TINY.segments
-    args = batch["question"], batch["options"]
-    logits, tokens = model.teacher_forward(batch["patches"], *args, None)
+    logits, tokens = model.teacher_forward(fb(batch))
     assert logits.shape == (B, N_OPT) and tokens.shape == (B, T * Q, H)
-    logits, tokens, idx = model.student_forward(batch["frames"], batch["patches"], *args)
+    logits, tokens, idx = model.student_forward(fb(batch))
     assert logits.shape == (B, N_OPT) and tokens.shape == (B, S * Q, H) and idx.shape == (B, S)
     assert idx.dtype == torch.long
     assert model.lift(tokens).shape == (B, T * Q, H)
-    assert model.answer_frames(batch["patches"][:, :3], *args, stage="teacher").shape == (B, N_OPT)
+    three = fb(batch, patches=batch["patches"][:, :3])
+    assert model.answer_frames(three, stage="teacher").shape == (B, N_OPT)
 
 
 def test_qformer_frames_are_independent_and_in_order(batch):
@@ -244,15 +254,7 @@ def test_student_step_leaves_the_frozen_teacher_alone(batch):
     model.train()
     assert not model.teacher_qformer.training and not model.teacher_head.training
     assert all(not p.requires_grad for p in teacher.values())
-    out = model.distillation_forward(
-        batch["frames"],
-        batch["patches"],
-        batch["question"],
-        batch["options"],
-        None,
-        batch["answer"],
-        tau=1.0,
-    )
+    out = model.distillation_forward(fb(batch), tau=1.0)
     out["loss"].backward()
     assert all(p.grad is None for p in teacher.values())
     optimizer.step()
@@ -266,10 +268,7 @@ def test_student_step_leaves_the_frozen_teacher_alone(batch):
 def test_distillation_needs_a_frozen_teacher(batch):
     model = ViLAModel(TINY)
     with pytest.raises(AssertionError, match="teacher must be frozen"):
-        model.distillation_forward(
-            batch["frames"], batch["patches"], batch["question"], batch["options"], None,
-            batch["answer"],
-        )  # fmt: skip
+        model.distillation_forward(fb(batch))
     with pytest.raises(InputError, match="unknown ViLA training stage"):
         model.trainable_parameters("both")
 
@@ -287,8 +286,7 @@ def test_save_load_round_trip(tmp_path, batch):
         model.state_dict().items(), loaded.state_dict().items(), strict=True
     ):
         assert k == k2 and torch.equal(v, v2)
-    args = batch["frames"], batch["patches"], batch["question"], batch["options"]
-    a, b = model.student_forward(*args), loaded.student_forward(*args)
+    a, b = model.student_forward(fb(batch)), loaded.student_forward(fb(batch))
     assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2])
 
     with pytest.raises(InputError, match="another config"):
@@ -314,42 +312,38 @@ def test_teacher_then_prompted_student_learn_the_needle_task():
     g = torch.Generator().manual_seed(0)
     model = ViLAModel(TINY)
     test = needle_batch(torch.Generator().manual_seed(123), 256)
-    args = test["question"], test["options"], None
 
     optimizer = torch.optim.Adam(model.trainable_parameters("teacher"), lr=5e-3)
     model.train()
     for _ in range(200):
         b = needle_batch(g, 32)
-        logits, _ = model.teacher_forward(b["patches"], b["question"], b["options"])
+        logits, _ = model.teacher_forward(fb(b))
         loss = F.cross_entropy(logits, b["answer"])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     model.eval()
     with torch.no_grad():
-        teacher_acc = model.teacher_forward(test["patches"], *args)[0].argmax(-1) == test["answer"]
+        teacher_acc = model.teacher_forward(fb(test))[0].argmax(-1) == test["answer"]
     assert teacher_acc.float().mean() > 0.6, f"teacher accuracy {teacher_acc.float().mean()}"
 
     model.init_student_from_teacher()
     L = TINY.frames_per_segment
     with torch.no_grad():
-        untrained = model.student_forward(test["frames"], test["patches"], *args)[2]
+        untrained = model.student_forward(fb(test))[2]
     optimizer = torch.optim.Adam(model.trainable_parameters("student"), lr=5e-3)
     model.train()
     steps = 100
     for step in range(steps):
         b = needle_batch(g, 32)
         tau = anneal(step, steps, 1.0, 0.1)
-        out = model.distillation_forward(
-            b["frames"], b["patches"], b["question"], b["options"], None, b["answer"], tau,
-            generator=g,
-        )  # fmt: skip
+        out = model.distillation_forward(fb(b), tau, generator=g)
         optimizer.zero_grad()
         out["loss"].backward()
         optimizer.step()
     model.eval()
     with torch.no_grad():
-        logits, _, idx = model.student_forward(test["frames"], test["patches"], *args)
+        logits, _, idx = model.student_forward(fb(test))
     # the needle's segment must have picked the needle (chance: 1 / L)
     picked = idx[torch.arange(256), test["needle"] // L]
     hit = (picked == test["needle"]).float().mean()

@@ -237,7 +237,9 @@ class Pipeline:
             root = self.cache_root / "patches" if self.config.use_cache else Path(scratch)
             store, _ = patch_store(video, sampling, answerer.patch_encoder, root)
             with store:
-                query = answerer.patch_encoder.embed_query(question)  # (D,)
+                query = (  # (D,), only where the merger weighs patches by the question
+                    answerer.patch_encoder.embed_query(question) if merger.uses_query else None
+                )
                 sequence = compress_frames(
                     store,
                     store.times,

@@ -15,13 +15,16 @@ class Merger(Protocol):
 
     ``patches``: (B, P, D) patch tokens of B frames. ``reference``: (B, P, D), ``reference[b]``
     is the patches of the keyframe frame ``b`` is compared with (see ``reference_keyframes``;
-    the caller gathers them). ``query``: (D,) question embedding. Returns (B, D) tokens in the
-    dtype of ``patches``, or None when the merger drops non-keyframes altogether.
+    the caller gathers them). ``query``: (D,) question embedding, or None for a merger whose
+    ``uses_query`` is False (then no query space is needed at all). Returns (B, D) tokens in
+    the dtype of ``patches``, or None when the merger drops non-keyframes altogether.
     Deterministic; memory O(B P D), so callers bound it by the chunk size.
     """
 
+    uses_query: bool
+
     def merge(
-        self, patches: torch.Tensor, reference: torch.Tensor, query: torch.Tensor
+        self, patches: torch.Tensor, reference: torch.Tensor, query: torch.Tensor | None
     ) -> torch.Tensor | None: ...
 
 

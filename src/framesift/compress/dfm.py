@@ -131,6 +131,8 @@ class DFMMerger:
     and the learned value for the learned form; a number overrides either.
     """
 
+    uses_query = True
+
     def __init__(
         self,
         projections: DFMProjections | None = None,

@@ -8,5 +8,9 @@ import torch
 class DropMerger:
     """Returns None, which tells ``SequenceBuilder`` to leave non-keyframes out."""
 
-    def merge(self, patches: torch.Tensor, reference: torch.Tensor, query: torch.Tensor) -> None:
+    uses_query = False
+
+    def merge(
+        self, patches: torch.Tensor, reference: torch.Tensor, query: torch.Tensor | None
+    ) -> None:
         return None

@@ -140,7 +140,7 @@ def compress_frames(
     patches: np.ndarray | torch.Tensor,
     frame_times: np.ndarray,
     keyframes: np.ndarray,
-    query: np.ndarray | torch.Tensor,
+    query: np.ndarray | torch.Tensor | None,
     merger: Merger,
     *,
     keyframe_pool: int = 1,
@@ -156,7 +156,7 @@ def compress_frames(
     n = len(patches)
     refs = reference_keyframes(n, keyframes)  # (N,)
     builder = SequenceBuilder(frame_times, keyframes, keyframe_pool)
-    q = torch.as_tensor(query)  # (D,)
+    q = None if query is None else torch.as_tensor(query)  # (D,)
     for start in range(0, n, chunk_size):
         idx = np.arange(start, min(start + chunk_size, n))  # (B,)
         x = torch.as_tensor(patches[start : idx[-1] + 1])  # (B, P, D)

@@ -1,6 +1,7 @@
 """ViLA (arXiv 2312.08367): learnable, question-guided Frame-Prompter and QFormer-Distiller.
 
-Modules work on cached encoder features (frame, patch and text embeddings), never on pixels.
+Modules work on cached features (frame, patch and text embeddings, or a vision tower's
+outputs), never on pixels.
 Names resolve on first access, so importing this package does not import torch.
 """
 
@@ -20,6 +21,9 @@ _LAZY = {
     "TokenLift": "framesift.vila.distill",
     "distill_loss": "framesift.vila.distill",
     "ViLAModel": "framesift.vila.model",
+    "TwoStageViLA": "framesift.vila.stages",
+    "build_vila": "framesift.vila.stages",
+    "InstructBlipViLA": "framesift.vila.host_model",
 }
 
 

@@ -1,7 +1,8 @@
 """``vila:CHECKPOINT`` (student) and ``vila-teacher:CHECKPOINT`` as answerers.
 
-Both read the selected frames' patch embeddings (the token path with keyframes at full
-resolution) and score the options with the trained Q-Former and answer head.
+Both read the selected frames' patch tokens (the token path with keyframes at full
+resolution) and score the options with the trained Q-Former and answer head: the encoder's
+patches for the feature host, the vision tower's (cached per video) for InstructBLIP.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import numpy as np
 import torch
 
 from framesift.answer.base import Answer
-from framesift.answer.similarity import EncoderPatches
 from framesift.compress.sequence import TokenSequence
 from framesift.encode import Encoder
 from framesift.errors import InputError
+from framesift.vila.data import FeatureBatch
 from framesift.vila.selector import load_model
 
 
@@ -26,7 +27,7 @@ class ViLAAnswerer:
     def __init__(self, checkpoint: str, *, encoder: Encoder):
         self.model = load_model(checkpoint)
         self.encoder = encoder
-        self.patch_encoder = EncoderPatches(encoder)
+        self.patch_encoder = self.model.patch_encoder(encoder)
 
     @torch.no_grad()
     def answer_tokens(self, question: str, options: list[str], sequence: TokenSequence) -> Answer:
@@ -40,10 +41,17 @@ class ViLAAnswerer:
             .reshape(len(frames), -1, sequence.embeddings.shape[-1])
         )
         texts = torch.from_numpy(self.encoder.encode_text([question, *options]))  # (1 + O, D)
-        mask = torch.ones(1, len(options), dtype=torch.bool)
-        logits = self.model.answer_frames(
-            patches[None], texts[:1], texts[1:][None], mask, stage=self.stage
-        )[0]  # (O,)
+        batch = FeatureBatch(
+            frames=texts[:1, None],  # unused: the frames are already chosen
+            patches=patches[None],  # (1, F, P, D')
+            question=texts[:1],
+            options=texts[1:][None],
+            option_mask=torch.ones(1, len(options), dtype=torch.bool),
+            answer=torch.zeros(1, dtype=torch.long),
+            question_text=[question],
+            option_text=[list(options)],
+        )
+        logits = self.model.answer_frames(batch, self.stage)[0].float().cpu()  # (O,)
         best = int(np.argmax(logits.numpy()))
         return Answer(best, options[best], [float(v) for v in logits])
 

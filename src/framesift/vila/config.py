@@ -28,6 +28,12 @@ class ViLAConfig:
     tau_start: float = 1.0  # Gumbel-softmax temperature, annealed exponentially ...
     tau_end: float = 0.01  # ... towards this over training
     distill_lambda: float = 0.01  # weight of the token MSE against the answer CE
+    # The Q-Former host: "qformer" (the small one above, over frozen encoder features) or
+    # "instructblip[:MODEL_ID]" (InstructBLIP-Video's own Q-Former and language model; the
+    # sizes above other than n_query do not apply, n_query is the model's query count).
+    host: str = "qformer"
+    lora_rank: int = 0  # instructblip: LoRA rank on the language model, 0 keeps it frozen
+    host_dtype: str = "float32"  # instructblip: weights dtype (bfloat16 halves GPU memory)
 
     def __post_init__(self) -> None:
         ints = ("embed_dim", "patch_dim", "n_query", "hidden", "n_layer", "n_head", "mlp_ratio")
@@ -53,6 +59,30 @@ class ViLAConfig:
                 f"need 0 <= dropout < 1 and distill_lambda >= 0, got dropout={self.dropout}, "
                 f"distill_lambda={self.distill_lambda}"
             )
+
+        if self.host_kind not in ("qformer", "instructblip"):
+            raise InputError(
+                f"unknown ViLA host {self.host!r}; use 'qformer' or 'instructblip[:MODEL_ID]'"
+            )
+        if self.host_kind == "qformer" and (self.host != "qformer" or self.lora_rank):
+            raise InputError("the 'qformer' host takes no model id and no LoRA")
+        if isinstance(self.lora_rank, bool) or not isinstance(self.lora_rank, int):
+            raise InputError(f"lora_rank must be an integer, got {self.lora_rank!r}")
+        if self.lora_rank < 0 or self.host_dtype not in ("float32", "bfloat16", "float16"):
+            raise InputError(
+                f"need lora_rank >= 0 and host_dtype float32, bfloat16 or float16, got "
+                f"lora_rank={self.lora_rank}, host_dtype={self.host_dtype!r}"
+            )
+
+    @property
+    def host_kind(self) -> str:
+        """The host's registry name: ``host`` up to its first colon."""
+        return self.host.partition(":")[0]
+
+    @property
+    def host_model(self) -> str | None:
+        """The model id or folder after the colon, if any."""
+        return self.host.partition(":")[2] or None
 
     @property
     def frames_per_segment(self) -> int:

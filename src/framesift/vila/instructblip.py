@@ -2,9 +2,14 @@
 frozen language model (SPEC "ViLA Frame-Prompter and QFormer-Distiller").
 
 ``InstructBlipVideoHost`` loads ``InstructBlipVideoForConditionalGeneration`` (hub id or folder)
-and exposes the two halves ViLA trains around: ``visual_tokens`` (frames -> the language
-model's input tokens, which the distiller compares between teacher and student) and
-``answer_logits`` (visual tokens + question -> one score per option, for the answer loss).
+and exposes the parts ViLA trains around: ``encode_patches`` (frames -> the frozen vision
+tower's outputs, which framesift caches per video like any patch tokens, so training epochs
+and later questions never run the tower again), ``qformer_tokens`` (tower outputs + question
+-> the language model's input tokens, which the distiller compares between teacher and
+student) and ``answer_logits`` (visual tokens + question -> one score per option, for the
+answer loss). The Q-Former side is a ``Bridge`` (query tokens, Q-Former, language
+projection), so a teacher and a student can each own one over a single frozen tower and
+language model; LoRA adapters on the language model are named the same way.
 
 Options are scored as SeViLA, whose code ViLA builds on, scores them: the prompt lists them as
 "Option A: ...", the answer reads "Option A", and an option's score is the language model's
@@ -17,11 +22,15 @@ video processor class needs torchvision, which framesift does not depend on.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
 from framesift.decode import Resize
+from framesift.encode.hf import _weights_identity
 from framesift.errors import InputError
 from framesift.eval.samples import option_letter
 
@@ -43,10 +52,30 @@ def qa_text(question: str, options: list[str]) -> str:
     return " ".join([*lines, QA_PROMPT])
 
 
+class Bridge(nn.Module):
+    """InstructBLIP's trainable middle: query tokens, Q-Former and language projection."""
+
+    def __init__(self, query_tokens: nn.Parameter, qformer: nn.Module, projection: nn.Module):
+        super().__init__()
+        self.query_tokens, self.qformer, self.language_projection = (
+            query_tokens,
+            qformer,
+            projection,
+        )
+
+    def copy(self) -> Bridge:
+        """The same values in new tensors (a student's own copy of the teacher's)."""
+        return copy.deepcopy(self)
+
+
 class InstructBlipVideoHost(nn.Module):
     """Vision tower and language model frozen; Q-Former, query tokens and language projection
     trainable, plus LoRA adapters on the language model's attention (query and value
-    projections) when ``lora``. ``resize``: the frame size to decode at.
+    projections) when ``lora``, one per name in ``adapters``. ``resize``: the frame size to
+    decode at. ``bridge`` is the loaded model's own Q-Former side (the same tensors).
+
+    As a ``PatchEncoder`` (``name``, ``resize``, ``encode_patches``) it gives the vision
+    tower's per-frame outputs, which is what the patch cache then holds for it.
 
     ``train()`` keeps the vision tower in eval mode (LAVIS/SeViLA do the same); the frozen
     language model follows the mode, so its dropout regularises the trained parts.
@@ -58,7 +87,9 @@ class InstructBlipVideoHost(nn.Module):
         *,
         lora: bool = False,
         lora_rank: int = 8,
+        adapters: Sequence[str] = ("default",),
         dtype: torch.dtype | str = torch.float32,
+        batch_size: int = 16,
     ):
         super().__init__()
         from transformers import AutoTokenizer, InstructBlipVideoForConditionalGeneration
@@ -70,11 +101,16 @@ class InstructBlipVideoHost(nn.Module):
         self.tokenizer = AutoTokenizer.from_pretrained(model_id)
         self.qformer_tokenizer = _qformer_tokenizer(model_id)
         self._normalisation(model_id)
-        self.model.vision_model.requires_grad_(False).eval()
-        self.model.language_model.requires_grad_(False)
+        self.batch_size = batch_size
+        identity = _weights_identity(model_id, self.model)
+        self.name = f"instructblip-vision:{model_id}@{identity}:{str(dtype).removeprefix('torch.')}"
+        m = self.model
+        self.bridge = Bridge(m.query_tokens, m.qformer, m.language_projection)
+        m.vision_model.requires_grad_(False).eval()
+        m.language_model.requires_grad_(False)
         self.lora_targets: list[str] = []
         if lora:
-            self.lora_targets = _add_lora(self.model.language_model, lora_rank)
+            self.lora_targets = _add_lora(m.language_model, lora_rank, adapters)
         for p in self.trainable_parameters():
             p.requires_grad_(True)
         self.eval()
@@ -107,31 +143,75 @@ class InstructBlipVideoHost(nn.Module):
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Q-Former, query tokens, language projection and, with LoRA, the adapters."""
-        m = self.model
-        params = [m.query_tokens, *m.qformer.parameters(), *m.language_projection.parameters()]
-        params += [p for n, p in m.language_model.named_parameters() if "lora_" in n]
-        return params
+        lora = [p for n, p in self.model.language_model.named_parameters() if "lora_" in n]
+        return [*self.bridge.parameters(), *lora]
 
     @property
     def device(self) -> torch.device:
         return self.model.query_tokens.device
 
-    def visual_tokens(self, pixels: np.ndarray | torch.Tensor, question: list[str]) -> torch.Tensor:
-        """(B, F, H, W, 3) uint8 RGB frames at ``resize`` -> (B, F*Q, H_lm) language-model input
-        tokens: each frame through the vision tower, the Q-Former (its queries also attend to the
-        question, InstructBLIP's instruction conditioning), the language projection; frame f's
-        Q tokens at [f*Q, (f+1)*Q), in the frames' order."""
-        x = torch.as_tensor(pixels)
+    def lora_modules(self, adapter: str) -> list[nn.Module]:
+        """The adapter's LoRA A and B layers across the language model (empty without LoRA)."""
+        from peft.tuners.lora import LoraLayer
+
+        layers = [m for m in self.model.language_model.modules() if isinstance(m, LoraLayer)]
+        return [d[adapter] for m in layers for d in (m.lora_A, m.lora_B) if adapter in d]
+
+    def use_adapter(self, adapter: str) -> None:
+        """Route the language model through LoRA adapter ``adapter``; which parameters train
+        is left as it was (peft's switch would also change that)."""
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        if not self.lora_targets:
+            return
+        grads = {p: p.requires_grad for p in self.model.language_model.parameters()}
+        for module in self.model.language_model.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.set_adapter(adapter)
+        for p, required in grads.items():
+            p.requires_grad_(required)
+
+    @torch.inference_mode()
+    def encode_patches(self, pixels: np.ndarray) -> np.ndarray:
+        """(B, H, W, 3) uint8 RGB at ``resize`` -> (B, P, D_v) float32: the frozen vision
+        tower's last hidden states (what the Q-Former cross-attends to), ``batch_size`` frames
+        at a time."""
         h, w = self.resize.height, self.resize.width
-        if x.ndim != 5 or x.shape[2:] != (h, w, 3) or x.dtype != torch.uint8:
+        if pixels.ndim != 4 or pixels.shape[1:] != (h, w, 3) or pixels.dtype != np.uint8:
             raise InputError(
-                f"frames must be (B, F, {h}, {w}, 3) uint8 RGB (decode at this host's resize), "
-                f"got {tuple(x.shape)} {x.dtype}"
+                f"frames must be (B, {h}, {w}, 3) uint8 RGB (decode at this host's resize), "
+                f"got {pixels.shape} {pixels.dtype}"
             )
-        if len(question) != len(x):
-            raise InputError(f"{len(x)} videos but {len(question)} questions; pass one each")
-        x = x.to(self.device).permute(0, 1, 4, 2, 3).float()  # (B, F, 3, H, W)
-        x = ((x * self.rescale - self.mean) / self.std).to(self.model.vision_model.dtype)
+        out = []
+        for i in range(0, len(pixels), self.batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(pixels[i : i + self.batch_size]))
+            x = x.to(self.device).permute(0, 3, 1, 2).float()  # (b, 3, H, W)
+            x = (x * self.rescale - self.mean[0]) / self.std[0]
+            hidden = self.model.vision_model(pixel_values=x.to(self.model.vision_model.dtype))
+            out.append(hidden.last_hidden_state.float().cpu())  # (b, P, D_v)
+        return torch.cat(out).numpy()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The vision tower has no text side, so there is no query to merge frames by: ViLA
+        keeps its S frames whole (the default ``--merge drop``)."""
+        raise InputError(
+            "InstructBLIP's vision features have no text space for a merge query; "
+            "use --merge drop (the default) with a ViLA InstructBLIP checkpoint"
+        )
+
+    def qformer_tokens(
+        self, vision: torch.Tensor, question: list[str], bridge: Bridge | None = None
+    ) -> torch.Tensor:
+        """(B, F, P, D_v) vision-tower outputs -> (B, F*Q, H_lm) language-model input tokens:
+        each frame through the Q-Former (its queries also attend to the question,
+        InstructBLIP's instruction conditioning) and the language projection, as the model's
+        ``get_video_features`` does; frame f's Q tokens at [f*Q, (f+1)*Q), in frame order.
+        ``bridge``: whose Q-Former side (default: the loaded model's)."""
+        bridge = bridge or self.bridge
+        B, F_, P, Dv = vision.shape
+        if len(question) != B:
+            raise InputError(f"{B} videos but {len(question)} questions; pass one each")
+        x = vision.to(self.device, bridge.query_tokens.dtype).reshape(B * F_, P, Dv)
         text = self.qformer_tokenizer(
             question,
             padding=True,
@@ -139,21 +219,60 @@ class InstructBlipVideoHost(nn.Module):
             max_length=self.model.config.qformer_config.max_position_embeddings,
             return_tensors="pt",
         )
-        features = self.model.get_video_features(
-            pixel_values=x,
-            qformer_input_ids=text.input_ids.to(self.device),
-            qformer_attention_mask=text.attention_mask.to(self.device),
+        ids = text.input_ids.to(self.device).repeat_interleave(F_, dim=0)  # (B*F, L)
+        queries = bridge.query_tokens.expand(B * F_, -1, -1)  # (B*F, Q, H_q)
+        Q = queries.shape[1]
+        mask = torch.cat(
+            [
+                torch.ones(B * F_, Q, dtype=torch.long, device=self.device),
+                text.attention_mask.to(self.device).repeat_interleave(F_, dim=0),
+            ],
+            dim=1,
+        )  # (B*F, Q + L)
+        out = bridge.qformer(
+            input_ids=ids,
+            attention_mask=mask,
+            query_embeds=queries,
+            encoder_hidden_states=x,
+            encoder_attention_mask=torch.ones(x.shape[:2], dtype=torch.long, device=self.device),
         )
-        return features.pooler_output  # (B, F*Q, H_lm)
+        tokens = bridge.language_projection(out[0][:, :Q])  # (B*F, Q, H_lm)
+        return tokens.reshape(B, F_ * Q, -1)  # (B, F*Q, H_lm)
+
+    def visual_tokens(
+        self,
+        pixels: np.ndarray | torch.Tensor,
+        question: list[str],
+        bridge: Bridge | None = None,
+    ) -> torch.Tensor:
+        """(B, F, H, W, 3) uint8 RGB frames at ``resize`` -> (B, F*Q, H_lm): the vision tower
+        (frozen, no gradient), then ``qformer_tokens``."""
+        x = np.asarray(pixels)
+        h, w = self.resize.height, self.resize.width
+        if x.ndim != 5 or x.shape[2:] != (h, w, 3):
+            raise InputError(
+                f"frames must be (B, F, {h}, {w}, 3) uint8 RGB (decode at this host's resize), "
+                f"got {tuple(x.shape)} {x.dtype}"
+            )
+        B, F_ = x.shape[:2]
+        vision = torch.from_numpy(self.encode_patches(x.reshape(B * F_, h, w, 3)))
+        return self.qformer_tokens(vision.reshape(B, F_, *vision.shape[1:]), question, bridge)
 
     def answer_logits(
-        self, visual_tokens: torch.Tensor, question: list[str], options: list[list[str]]
+        self,
+        visual_tokens: torch.Tensor,
+        question: list[str],
+        options: list[list[str]],
+        adapter: str | None = None,
     ) -> torch.Tensor:
         """(B, T, H_lm) visual tokens -> (B, O) log P(letter of each option | tokens, prompt).
 
         O is the largest option count in the batch; a question with fewer options gets -inf in
-        the missing columns (zero probability under a softmax or cross-entropy).
+        the missing columns (zero probability under a softmax or cross-entropy). ``adapter``:
+        the LoRA adapter to answer through (when the host has several).
         """
+        if adapter is not None:
+            self.use_adapter(adapter)
         B, T, _ = visual_tokens.shape
         if not len(question) == len(options) == B:
             raise InputError(f"{B} videos, {len(question)} questions, {len(options)} option lists")
@@ -226,10 +345,11 @@ def _qformer_tokenizer(model_id: str):
         return AutoTokenizer.from_pretrained(model_id)
 
 
-def _add_lora(lm: nn.Module, rank: int) -> list[str]:
+def _add_lora(lm: nn.Module, rank: int, adapters: Sequence[str]) -> list[str]:
     """LoRA on the attention's query and value projections, injected in place (the module tree
-    and its forward stay the same). Names by family: ``q``/``v`` in T5, ``q_proj``/``v_proj``
-    in OPT, LLaMA/Vicuna and most decoder-only models. Returns the target names."""
+    and its forward stay the same), one adapter per name. Names by family: ``q``/``v`` in T5,
+    ``q_proj``/``v_proj`` in OPT, LLaMA/Vicuna and most decoder-only models. Returns the
+    target names."""
     from peft import LoraConfig, inject_adapter_in_model
 
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
@@ -244,7 +364,8 @@ def _add_lora(lm: nn.Module, rank: int) -> list[str]:
             "language model; LoRA targets for this family are unknown"
         )
     config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules=targets)
-    inject_adapter_in_model(config, lm)
+    for name in adapters:
+        inject_adapter_in_model(config, lm, adapter_name=name)
     for name, p in lm.named_parameters():
         p.requires_grad_("lora_" in name)
     return targets

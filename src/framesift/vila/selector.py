@@ -10,11 +10,11 @@ import torch
 
 from framesift.errors import InputError
 from framesift.select.base import uniform_indices
-from framesift.vila.model import ViLAModel
+from framesift.vila.stages import TwoStageViLA
 
 
 @lru_cache(maxsize=4)
-def load_model(checkpoint: str) -> ViLAModel:
+def load_model(checkpoint: str) -> TwoStageViLA:
     """A checkpoint folder (``train vila``'s OUT/model, or OUT itself) loaded once per process."""
     folder = Path(checkpoint)
     if (folder / "model").is_dir():
@@ -23,7 +23,7 @@ def load_model(checkpoint: str) -> ViLAModel:
         raise InputError(
             f"ViLA checkpoint {checkpoint} not found (train one with framesift train vila)"
         )
-    return ViLAModel.load(folder).eval()
+    return TwoStageViLA.load(folder).eval()
 
 
 class ViLASelector:

@@ -1,13 +1,14 @@
-"""Training ViLA on this machine: teacher, then student with Frame-Prompter and distillation.
+"""Training ViLA: teacher, then student with Frame-Prompter and distillation, on either host.
 
 Stage 1 trains the teacher (Q-Former + answer head over all T frames). Stage 2 initialises the
 student from the teacher, freezes the teacher's own copy, and trains the Frame-Prompter,
 the student Q-Former, the head and the token-axis lift on ``CE + lambda * MSE``. Everything
-reads frozen cached features, so an epoch is a few matrix products per question, never a
-decode. After every epoch the run writes a checkpoint (weights as safetensors, optimizer
-moments as safetensors, progress as JSON); started again with the same arguments it
-continues from the last one, and because every epoch reseeds from (seed, stage, epoch) the
-resumed run ends with the same weights as an uninterrupted one.
+reads frozen cached features (the encoder's, and for InstructBLIP its vision tower's), so an
+epoch never decodes a video or runs a frozen tower. After every epoch the run writes a
+checkpoint (weights as safetensors, optimizer moments as safetensors, progress as JSON);
+started again with the same arguments it continues from the last one, and because every
+epoch reseeds from (seed, stage, epoch) the resumed run ends with the same weights as an
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from framesift.errors import InputError
 from framesift.vila.config import ViLAConfig
 from framesift.vila.data import FeatureBatch, load_examples, minibatches
-from framesift.vila.model import ViLAModel
 from framesift.vila.prompter import anneal
+from framesift.vila.stages import TwoStageViLA, build_vila
 
 STAGES = ("teacher", "student")
 
@@ -48,11 +48,12 @@ class TrainConfig:
     lr: float = 3e-4
     seed: int = 0
     distill: bool = True  # False: the student learns from the answer loss alone (ablation)
+    device: str = "cpu"
     model: ViLAConfig = field(default_factory=ViLAConfig)
 
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
-        d.pop("out"), d.pop("cache_dir")
+        d.pop("out"), d.pop("cache_dir"), d.pop("device")
         return d
 
 
@@ -68,22 +69,33 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
     out.mkdir(parents=True, exist_ok=True)
     state = _claim(out, config)
     encoder = build_encoder(config.encoder)
-    cache = FeatureCache(Path(config.cache_dir or default_cache_dir()) / "features")
+    root = Path(config.cache_dir or default_cache_dir())
+    cache = FeatureCache(root / "features")
+    torch.manual_seed(config.seed)  # the initial weights (LoRA's too), so a run is reproducible
+    host = None
+    if config.model.host_kind == "instructblip":
+        from framesift.vila.host_model import load_host
+
+        host = load_host(config.model).to(config.device)
     frames = config.model.teacher_frames
     t0 = time.perf_counter()
-    train, skipped = load_examples(
-        config.benchmark, config.annotations, config.videos, encoder, cache, frames
-    )
-    val = None
+    sets = [(config.annotations, config.videos)]
     if config.val_annotations:
-        val, _ = load_examples(
+        sets.append((config.val_annotations, config.val_videos or config.videos))
+    (train, skipped), *validation = [
+        load_examples(
             config.benchmark,
-            config.val_annotations,
-            config.val_videos or config.videos,
+            annotations,
+            videos,
             encoder,
             cache,
             frames,
+            patch_encoder=host,
+            patch_root=root / "patches",
         )
+        for annotations, videos in sets
+    ]
+    val = validation[0][0] if validation else None
     feature_seconds = time.perf_counter() - t0
     model_config = ViLAConfig(
         **{
@@ -92,8 +104,13 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
             "patch_dim": train.patches.shape[-1],
         }
     )
-    torch.manual_seed(config.seed)  # the initial weights, so a run is reproducible
-    model = ViLAModel(model_config)
+    if host is None:
+        model = build_vila(model_config)
+    else:
+        from framesift.vila.host_model import InstructBlipViLA
+
+        model = InstructBlipViLA(model_config, host)
+    model.to(config.device)
     history = state.setdefault("history", [])
     for stage in STAGES:
         epochs = config.teacher_epochs if stage == "teacher" else config.student_epochs
@@ -108,7 +125,7 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
             t_epoch = time.perf_counter()
             loss = _epoch(model, optimizer, train, config, stage, epoch, epochs)
             seconds = time.perf_counter() - t_epoch
-            accuracy = evaluate(model, val, stage) if val is not None else None
+            accuracy = evaluate(model, val, stage, config) if val is not None else None
             history.append(
                 {
                     "stage": stage,
@@ -132,8 +149,8 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
         "train_questions": len(train),
         "skipped": skipped,
         "val_questions": len(val) if val is not None else 0,
-        "teacher_val_accuracy": evaluate(model, val, "teacher") if val is not None else None,
-        "student_val_accuracy": evaluate(model, val, "student") if val is not None else None,
+        "teacher_val_accuracy": None if val is None else evaluate(model, val, "teacher", config),
+        "student_val_accuracy": None if val is None else evaluate(model, val, "student", config),
         "feature_seconds": feature_seconds,
         "train_seconds": sum(h["seconds"] for h in history),
         "history": history,
@@ -148,19 +165,13 @@ def _epoch(model, optimizer, data: FeatureBatch, config, stage, epoch, epochs) -
     model.train()
     losses = []
     steps_per_epoch = -(-len(data) // config.batch_size)
+    lam = model.config.distill_lambda if config.distill else 0.0
     for step, b in enumerate(minibatches(data, config.batch_size, generator)):
-        if stage == "teacher":
-            logits, _ = model.teacher_forward(b.patches, b.question, b.options, b.option_mask)
-            loss = F.cross_entropy(logits, b.answer)
-        else:
-            progress = epoch * steps_per_epoch + step
-            tau = anneal(
-                progress, epochs * steps_per_epoch, model.config.tau_start, model.config.tau_end
-            )
-            lam = model.config.distill_lambda if config.distill else 0.0
-            loss = model.distillation_forward(
-                b.frames, b.patches, b.question, b.options, b.option_mask, b.answer, tau, lam
-            )["loss"]
+        progress = epoch * steps_per_epoch + step
+        tau = anneal(
+            progress, epochs * steps_per_epoch, model.config.tau_start, model.config.tau_end
+        )
+        loss = model.stage_loss(b.to(config.device), stage, tau, lam)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -169,20 +180,14 @@ def _epoch(model, optimizer, data: FeatureBatch, config, stage, epoch, epochs) -
 
 
 @torch.no_grad()
-def evaluate(model: ViLAModel, data: FeatureBatch | None, stage: str) -> float | None:
-    """Accuracy with the deterministic (argmax) prompter."""
-    if data is None:
-        return None
+def evaluate(model: TwoStageViLA, data: FeatureBatch, stage: str, config: TrainConfig) -> float:
+    """Accuracy with the deterministic (argmax) prompter, a minibatch at a time."""
     model.eval()
-    if stage == "teacher":
-        logits, _ = model.teacher_forward(
-            data.patches, data.question, data.options, data.option_mask
-        )
-    else:
-        logits, _, _ = model.student_forward(
-            data.frames, data.patches, data.question, data.options, data.option_mask, tau=1.0
-        )
-    return float((logits.argmax(-1) == data.answer).float().mean())
+    correct = 0
+    for b in minibatches(data, config.batch_size):
+        logits = model.stage_logits(b.to(config.device), stage)
+        correct += int((logits.argmax(-1).cpu() == b.answer).sum())
+    return correct / len(data)
 
 
 def _print_progress(stage, epoch, epochs, loss, accuracy) -> None:
@@ -225,7 +230,7 @@ def _load_checkpoint(out: Path, model, optimizer, stage: str) -> None:
     from safetensors.torch import load_file
 
     folder = out / "checkpoint"
-    model.load_state_dict(ViLAModel.load(folder).state_dict())
+    model.load_weights(folder)
     moments = load_file(str(folder / "optimizer.safetensors"))
     for i, p in enumerate(optimizer.param_groups[0]["params"]):
         names = {k.split(".", 1)[1] for k in moments if k.split(".", 1)[0] == str(i)}
