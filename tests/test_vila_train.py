@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 import torch
 from skimage import data
+from tiny_models import save_tiny_instructblip_video
 
 from framesift import Pipeline
 from framesift.cli.main import main
 from framesift.encode import build_encoder
+from framesift.errors import InputError
 from framesift.synth import fit, pan, write_video
 from framesift.vila.config import ViLAConfig
 from framesift.vila.train import TrainConfig, train_vila
@@ -43,7 +46,7 @@ def dataset(tmp_path_factory):
             fps=4,
         )
         for q in range(2):
-            options = [label, labels[(v + 1 + q) % 4]]
+            options = [label, labels[(v + 1 + q) % 4]][:: 1 - 2 * q]  # answer A, then B
             lines.append(
                 {
                     "qid": f"v{v}q{q}",
@@ -58,7 +61,7 @@ def dataset(tmp_path_factory):
 
 
 def config(dataset, out, **overrides):
-    return TrainConfig(
+    defaults = dict(
         benchmark="generic",
         annotations=str(dataset / "train.jsonl"),
         videos=str(dataset / "videos"),
@@ -71,14 +74,14 @@ def config(dataset, out, **overrides):
         model=ViLAConfig(
             teacher_frames=8, segments=2, n_query=2, hidden=32, n_layer=1, prompter_hidden=32
         ),
-        **overrides,
     )
+    return TrainConfig(**{**defaults, **overrides})
 
 
 def weights(folder):
     from safetensors.torch import load_file
 
-    return load_file(str(next(folder.glob("*.safetensors"))))
+    return load_file(str(folder / "model.safetensors"))
 
 
 def test_training_writes_a_model_and_resumes_exactly(dataset, tmp_path):
@@ -96,8 +99,6 @@ def test_training_writes_a_model_and_resumes_exactly(dataset, tmp_path):
 
 
 def test_a_folder_refuses_different_training_arguments(dataset, tmp_path):
-    from framesift.errors import InputError
-
     train_vila(config(dataset, tmp_path / "run"), stop_after=("teacher", 1))
     with pytest.raises(InputError, match="different configuration"):
         train_vila(config(dataset, tmp_path / "run", lr=0.5))
@@ -164,3 +165,119 @@ def test_vila_selects_and_answers_deterministically(dataset, tmp_path):
         cache_dir=str(dataset / "cache"),
     )
     assert teacher.ask(video, "Which appears: a cat or a rocket?", ["a cat", "a rocket"]).answer
+
+
+# --- InstructBLIP-Video host (tiny random T5 model, saved and loaded back) -------------------
+
+
+@pytest.fixture(scope="module")
+def instructblip(tmp_path_factory):
+    return save_tiny_instructblip_video(tmp_path_factory.mktemp("instructblip"), "t5")
+
+
+def host_config(dataset, instructblip, out, **overrides):
+    model = ViLAConfig(
+        teacher_frames=8, segments=2, host=f"instructblip:{instructblip}", lora_rank=2
+    )
+    return config(dataset, out, model=model, teacher_epochs=2, student_epochs=2, **overrides)
+
+
+def test_instructblip_host_trains_resumes_and_keeps_the_teacher(dataset, instructblip, tmp_path):
+    full = train_vila(host_config(dataset, instructblip, tmp_path / "full"))
+    assert [h["stage"] for h in full["history"]] == ["teacher"] * 2 + ["student"] * 2
+    assert all(math.isfinite(h["loss"]) for h in full["history"])
+    final = weights(tmp_path / "full" / "model")
+    trained = ("prompter.", "lift.", "teacher_bridge.", "student_bridge.")
+    assert all(k.startswith(trained) or "lora_" in k for k in final)  # no frozen weights
+    assert any(".lora_A.teacher." in k for k in final)
+    assert any(".lora_B.student." in k for k in final)
+    saved = json.loads((tmp_path / "full" / "model" / "config.json").read_text())
+    assert saved["host"] == f"instructblip:{instructblip}" and saved["n_query"] == 4
+
+    resumed_dir = tmp_path / "resumed"
+    train_vila(host_config(dataset, instructblip, resumed_dir), stop_after=("teacher", 2))
+    after_teacher = weights(resumed_dir / "checkpoint")
+    train_vila(host_config(dataset, instructblip, resumed_dir), stop_after=("student", 1))
+    resumed = train_vila(host_config(dataset, instructblip, resumed_dir))
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 1, 2]
+    again = weights(resumed_dir / "model")
+    assert again.keys() == final.keys() and all(torch.equal(final[k], again[k]) for k in final)
+    teacher = [k for k in final if k.startswith("teacher_bridge.") or ".teacher." in k]
+    assert teacher and all(torch.equal(final[k], after_teacher[k]) for k in teacher)
+    student = [k for k in final if k.startswith("student_bridge.")]
+    assert any(not torch.equal(final[k], after_teacher[k]) for k in student)
+
+    # the vision tower ran once per video: its outputs sit in the patch cache, one per video
+    tower = [
+        json.loads(p.read_text())
+        for p in (dataset / "cache" / "patches").rglob("*.json")
+        if "instructblip-vision" in p.read_text()
+    ]
+    assert len(tower) == 8 and all(t["shape"] == [8, 17, 32] for t in tower)
+
+
+def test_instructblip_checkpoint_selects_and_answers_through_the_pipeline(
+    dataset, instructblip, tmp_path, capsys
+):
+    out = tmp_path / "cli"
+    code = main(
+        [
+            "train",
+            "vila",
+            "--host",
+            f"instructblip:{instructblip}",
+            "--benchmark",
+            "generic",
+            "--annotations",
+            str(dataset / "train.jsonl"),
+            "--videos",
+            str(dataset / "videos"),
+            "--val-annotations",
+            str(dataset / "train.jsonl"),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(dataset / "cache"),
+            "--teacher-frames",
+            "8",
+            "--student-frames",
+            "2",
+            "--teacher-epochs",
+            "1",
+            "--student-epochs",
+            "1",
+            "--batch-size",
+            "8",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "[student   1/1]" in printed
+    results = json.loads((out / "val" / "results.json").read_text())["results"]["generic"]
+    assert results["n"] == 16 and results["errors"] == 0
+    assert results["frames_seen_per_question"] == 2
+    model = str(out / "model")
+    pipe = Pipeline(
+        encoder=build_encoder("bundled"),
+        selector=f"vila:{model}",
+        answerer=f"vila:{model}",
+        frames=8,
+        budget=2,
+        cache_dir=str(dataset / "cache"),
+    )
+    video = dataset / "videos" / "v1.mp4"
+    question, options = "Which appears: a cat or a rocket?", ["a cat", "a rocket"]
+    first, again = pipe.ask(video, question, options), pipe.ask(video, question, options)
+    assert len(first.keyframes) == 2 and first.answer in options
+    assert first.keyframes == again.keyframes and first.option_scores == again.option_scores
+    assert all(s < 0 for s in first.option_scores)  # letter log-probabilities
+    with pytest.raises(InputError, match="merge drop"):
+        Pipeline(
+            encoder=build_encoder("bundled"),
+            selector=f"vila:{model}",
+            answerer=f"vila:{model}",
+            frames=8,
+            budget=2,
+            merge="dfm",
+            cache_dir=str(dataset / "cache"),
+        ).ask(video, question, options)

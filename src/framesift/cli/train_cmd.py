@@ -16,10 +16,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "answer cross-entropy + lambda * MSE to the frozen teacher's tokens. Features come "
         "from the cache (videos are decoded once). Resumes after a kill. Writes OUT/model "
         "(safetensors + config.json), OUT/summary.json and, with --val-annotations, "
-        "OUT/val/results.json from the evaluation harness.",
-        epilog="example: framesift train vila --benchmark generic --annotations train.jsonl "
-        "--videos videos/ --val-annotations val.jsonl --teacher-frames 32 --student-frames 4 "
-        "--out runs/vila",
+        "OUT/val/results.json from the evaluation harness. The Q-Former host is a small "
+        "one over the encoder's frozen features (--host qformer, trains on a CPU) or "
+        "InstructBLIP-Video's own Q-Former and language model (--host instructblip[:ID], "
+        "a GPU job at the paper's Flan-T5-XL size; --lora-rank adapts the language model).",
+        epilog="examples:\n  framesift train vila --benchmark generic --annotations "
+        "train.jsonl --videos videos/ --val-annotations val.jsonl --teacher-frames 32 "
+        "--student-frames 4 --out runs/vila\n  framesift train vila --host "
+        "instructblip:Salesforce/instructblip-flan-t5-xl --lora-rank 8 --host-dtype bfloat16 "
+        "--batch-size 4 --benchmark nextqa --annotations train.csv --videos NExTVideo/ "
+        "--out runs/vila-xl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from framesift.eval.loaders import BENCHMARKS
 
@@ -39,6 +46,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--distill-lambda", type=float, default=0.01)
     parser.add_argument("--no-distill", action="store_true", help="ablation: answer loss only")
+    parser.add_argument(
+        "--host",
+        default="qformer",
+        metavar="HOST",
+        help="qformer (default) or instructblip[:MODEL_ID] (default id: "
+        "Salesforce/instructblip-flan-t5-xl; a hub id or a local folder)",
+    )
+    parser.add_argument(
+        "--lora-rank", type=int, default=0, metavar="R", help="instructblip: LoRA rank, 0 = frozen"
+    )
+    parser.add_argument(
+        "--host-dtype", default="float32", choices=["float32", "bfloat16", "float16"]
+    )
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the GPU if any)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, metavar="N")
     parser.set_defaults(run=run)
@@ -69,10 +90,14 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         distill=not args.no_distill,
+        device=args.device,
         model=ViLAConfig(
             teacher_frames=args.teacher_frames,
             segments=args.student_frames,
             distill_lambda=args.distill_lambda,
+            host=args.host,
+            lora_rank=args.lora_rank,
+            host_dtype=args.host_dtype,
         ),
     )
     summary = train_vila(config)

@@ -51,7 +51,8 @@ class ViLAAnswerer:
             question_text=[question],
             option_text=[list(options)],
         )
-        logits = self.model.answer_frames(batch, self.stage)[0].float().cpu()  # (O,)
+        logits = self.model.answer_frames(batch.to(self.model.device), self.stage)[0]
+        logits = logits.float().cpu()  # (O,)
         best = int(np.argmax(logits.numpy()))
         return Answer(best, options[best], [float(v) for v in logits])
 

@@ -29,7 +29,8 @@ from framesift.features import extract_features
 class StoredPatches:
     """(N, T, P, D') patches of N examples left in patch-cache files, indexed by example rows.
 
-    ``files``: (path, (T, P, D'), times) per video; ``file_of``: each example's file.
+    ``files``: (path, (T, P, D'), times) per video, as ``PatchStore`` takes them;
+    ``file_of``: each example's file.
     """
 
     def __init__(self, files: list[tuple[Path, tuple[int, int, int], np.ndarray]], file_of):
@@ -168,7 +169,7 @@ def _stored(video, sampling: Sampling, patch_encoder: PatchEncoder, root: Path |
     with store:
         if not np.allclose(store.times, features.times):
             raise FramesiftError(f"{video}: the vision tower's frames differ from the encoder's")
-        return store.path, store.shape[1:], store.times, features.embeddings
+        return store.path, store.shape, store.times, features.embeddings
 
 
 def minibatches(batch: FeatureBatch, size: int, generator: torch.Generator | None = None):

@@ -23,6 +23,7 @@ video processor class needs torchvision, which framesift does not depend on.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -364,8 +365,10 @@ def _add_lora(lm: nn.Module, rank: int, adapters: Sequence[str]) -> list[str]:
             "language model; LoRA targets for this family are unknown"
         )
     config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules=targets)
-    for name in adapters:
-        inject_adapter_in_model(config, lm, adapter_name=name)
+    with warnings.catch_warnings():  # peft warns that a second adapter is a second adapter
+        warnings.filterwarnings("ignore", message=".*multiple adapters", category=UserWarning)
+        for name in adapters:
+            inject_adapter_in_model(config, lm, adapter_name=name)
     for name, p in lm.named_parameters():
         p.requires_grad_("lora_" in name)
     return targets

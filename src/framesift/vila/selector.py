@@ -48,9 +48,10 @@ class ViLASelector:
                 f"use --frames {t}"
             )
         pool = uniform_indices(len(embeddings), t)  # (T,)
-        frames = torch.from_numpy(embeddings[pool])[None]  # (1, T, D)
-        question = torch.from_numpy(np.asarray(query, np.float32))[None]  # (1, D)
-        chosen = self.model.prompter.select(frames, question)[0].numpy()  # (S,) into T
+        device = self.model.device
+        frames = torch.from_numpy(embeddings[pool])[None].to(device)  # (1, T, D)
+        question = torch.from_numpy(np.asarray(query, np.float32))[None].to(device)  # (1, D)
+        chosen = self.model.prompter.select(frames, question)[0].cpu().numpy()  # (S,) into T
         picked = np.sort(pool[chosen])
         if budget < len(picked):  # keep the prompter's order of preference: segments in time
             picked = picked[uniform_indices(len(picked), budget)]

@@ -94,6 +94,10 @@ class TwoStageViLA(nn.Module):
 
         return EncoderPatches(encoder)
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.prompter.parameters()).device
+
     # --- stages ----------------------------------------------------------------------------
 
     def _modules_of(self, stage: str) -> list[nn.Module]:
@@ -236,7 +240,7 @@ class TwoStageViLA(nn.Module):
         """Load a ``save`` folder's weights into this model; keys and shapes must match."""
         weights = Path(folder) / WEIGHTS_FILE
         try:
-            tensors = load_file(str(weights), device=str(next(self.parameters()).device))
+            tensors = load_file(str(weights), device=str(self.device))
         except (SafetensorError, FileNotFoundError) as e:
             raise InputError(f"{weights} is not a readable safetensors file: {e}") from e
         want = {k: tuple(v.shape) for k, v in self.checkpoint_state().items()}
@@ -255,11 +259,11 @@ class TwoStageViLA(nn.Module):
         cls,
         folder: str | os.PathLike,
         config: ViLAConfig | None = None,
-        device: str | torch.device = "cpu",
+        device: str | torch.device | None = None,
     ) -> TwoStageViLA:
-        """Load a ``save`` folder in eval mode, as the host its config names; ``config``, when
-        given, must equal the file's. The teacher comes back trainable:
-        ``trainable_parameters("student")`` freezes it."""
+        """Load a ``save`` folder in eval mode, as the host its config names, on ``device``
+        (default: the GPU if there is one); ``config``, when given, must equal the file's. The
+        teacher comes back trainable: ``trainable_parameters("student")`` freezes it."""
         folder = Path(folder)
         config_path = folder / CONFIG_FILE
         for path in (config_path, folder / WEIGHTS_FILE):
@@ -276,9 +280,13 @@ class TwoStageViLA(nn.Module):
                 if getattr(saved, k) != v
             }
             raise InputError(f"{folder} was saved with another config; (expected, saved): {diff}")
-        model = build_vila(saved).to(device)
+        model = build_vila(saved).to(device or default_device())
         model.load_weights(folder)
         return model.eval()
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def build_vila(config: ViLAConfig) -> TwoStageViLA:

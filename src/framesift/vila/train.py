@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from framesift.errors import InputError
 from framesift.vila.config import ViLAConfig
 from framesift.vila.data import FeatureBatch, load_examples, minibatches
 from framesift.vila.prompter import anneal
-from framesift.vila.stages import TwoStageViLA, build_vila
+from framesift.vila.stages import TwoStageViLA, build_vila, default_device
 
 STAGES = ("teacher", "student")
 
@@ -48,7 +48,7 @@ class TrainConfig:
     lr: float = 3e-4
     seed: int = 0
     distill: bool = True  # False: the student learns from the answer loss alone (ablation)
-    device: str = "cpu"
+    device: str | None = None  # None: the GPU if there is one
     model: ViLAConfig = field(default_factory=ViLAConfig)
 
     def identity(self) -> dict[str, Any]:
@@ -68,6 +68,8 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     state = _claim(out, config)
+    if config.device is None:
+        config = replace(config, device=default_device())
     encoder = build_encoder(config.encoder)
     root = Path(config.cache_dir or default_cache_dir())
     cache = FeatureCache(root / "features")
