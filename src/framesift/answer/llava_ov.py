@@ -9,8 +9,8 @@ sequence plus the ``image_newline`` vector the video path appends, and passes ``
 the tokenizer's video-token expansion (one placeholder per visual token) is never used, since
 a merged frame is one token and the count varies per video.
 
-Frames are normalised here from the processor config dict: the video processor class itself
-needs torchvision, which framesift does not depend on.
+Frames are sized and normalised from the processor config (``encode.processor``): the video
+processor class itself needs torchvision, which framesift does not depend on.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from framesift.answer.base import Answer
-from framesift.decode import Resize
 from framesift.encode.hf import _weights_identity
+from framesift.encode.processor import video_frame_normalisation
 from framesift.errors import InputError
 from framesift.eval.samples import option_letter, parse_choice
 
@@ -66,28 +66,10 @@ class LlavaOneVisionPatches:
     """The ``PatchEncoder`` side of ``LlavaOneVisionAnswerer``: projected, pooled frame tokens."""
 
     def __init__(self, model, tokenizer, model_id: str, batch_size: int = 16):
-        from transformers.utils.constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-        from transformers.video_processing_utils import BaseVideoProcessor
-
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
-        # Resolved as the video processor resolves it (processor_config.json's nested entry,
-        # then video_preprocessor_config.json, then preprocessor_config.json); missing keys take
-        # LlavaOnevisionVideoProcessor's class defaults.
-        cfg, _ = BaseVideoProcessor.get_video_processor_dict(model_id)
-        size = cfg.get("size") or {"height": 384, "width": 384}
-        self.resize = Resize(int(size["width"]), int(size["height"]))
         vision = model.config.vision_config
-        if (self.resize.width, self.resize.height) != (vision.image_size, vision.image_size):
-            raise InputError(
-                f"{model_id}: processor size {size} differs from the vision tower's "
-                f"{vision.image_size}x{vision.image_size} input; fix the processor config"
-            )
-        device = model.device
-        mean = cfg.get("image_mean") or OPENAI_CLIP_MEAN
-        std = cfg.get("image_std") or OPENAI_CLIP_STD
-        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)  # (1, 3, 1, 1)
-        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
-        self.rescale = float(cfg.get("rescale_factor", 1 / 255))
+        self.frames = video_frame_normalisation(model_id, vision.image_size)
+        self.resize = self.frames.resize
         grid = vision.image_size // vision.patch_size
         self.tokens_per_frame = math.ceil(grid / 2) ** 2  # 196 for SigLIP 384/14
         dtype = str(model.dtype).removeprefix("torch.")
@@ -104,8 +86,8 @@ class LlavaOneVisionPatches:
         out = []
         for i in range(0, len(pixels), self.batch_size):
             x = torch.from_numpy(np.ascontiguousarray(pixels[i : i + self.batch_size]))
-            x = x.to(self.model.device).permute(0, 3, 1, 2).float()  # (b, 3, H, W)
-            x = ((x * self.rescale - self.mean) / self.std).to(self.model.dtype)
+            x = self.frames.normalise(x.to(self.model.device).permute(0, 3, 1, 2))  # (b, 3, H, W)
+            x = x.to(self.model.dtype)
             # Each frame as a one-frame video: (b, 1, 3, H, W) -> pooler_output (b, P + 1, D),
             # P pooled tokens then the image_newline the video path appends; drop the latter.
             features = self.model.get_video_features(pixel_values_videos=x.unsqueeze(1))

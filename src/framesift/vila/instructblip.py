@@ -16,8 +16,8 @@ Options are scored as SeViLA, whose code ViLA builds on, scores them: the prompt
 log-probability of its letter token after "Option" (full-vocabulary log-softmax). One forward
 pass scores every option, and the letter is a single token where option texts are not.
 
-Frames are normalised here from the processor config dict, as ``answer.llava_ov`` does: the
-video processor class needs torchvision, which framesift does not depend on.
+Frames are sized and normalised from the processor config (``encode.processor``): the video
+processor class needs torchvision, which framesift does not depend on.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from framesift.decode import Resize
 from framesift.encode.hf import _weights_identity
+from framesift.encode.processor import video_frame_normalisation
 from framesift.errors import InputError
 from framesift.eval.samples import option_letter
 
@@ -101,7 +101,10 @@ class InstructBlipVideoHost(nn.Module):
         )
         self.tokenizer = AutoTokenizer.from_pretrained(model_id)
         self.qformer_tokenizer = _qformer_tokenizer(model_id)
-        self._normalisation(model_id)
+        self.frames = video_frame_normalisation(
+            model_id, self.model.config.vision_config.image_size
+        )
+        self.resize = self.frames.resize
         self.batch_size = batch_size
         identity = _weights_identity(model_id, self.model)
         self.name = f"instructblip-vision:{model_id}@{identity}:{str(dtype).removeprefix('torch.')}"
@@ -115,27 +118,6 @@ class InstructBlipVideoHost(nn.Module):
         for p in self.trainable_parameters():
             p.requires_grad_(True)
         self.eval()
-
-    def _normalisation(self, model_id: str) -> None:
-        """Size, mean, std and rescale factor from the processor config, resolved as the video
-        processor resolves it; missing keys take InstructBlipVideoVideoProcessor's defaults."""
-        from transformers.utils.constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-        from transformers.video_processing_utils import BaseVideoProcessor
-
-        cfg, _ = BaseVideoProcessor.get_video_processor_dict(model_id)
-        side = self.model.config.vision_config.image_size
-        size = cfg.get("size") or {"height": side, "width": side}
-        self.resize = Resize(int(size["width"]), int(size["height"]))
-        if (self.resize.width, self.resize.height) != (side, side):
-            raise InputError(
-                f"{model_id}: processor size {size} differs from the vision tower's "
-                f"{side}x{side} input; fix the processor config"
-            )
-        mean = torch.tensor(cfg.get("image_mean") or OPENAI_CLIP_MEAN).view(1, 1, 3, 1, 1)
-        std = torch.tensor(cfg.get("image_std") or OPENAI_CLIP_STD).view(1, 1, 3, 1, 1)
-        self.register_buffer("mean", mean.float(), persistent=False)  # (1, 1, 3, 1, 1)
-        self.register_buffer("std", std.float(), persistent=False)
-        self.rescale = float(cfg.get("rescale_factor", 1 / 255))
 
     def train(self, mode: bool = True) -> InstructBlipVideoHost:
         super().train(mode)
@@ -186,8 +168,7 @@ class InstructBlipVideoHost(nn.Module):
         out = []
         for i in range(0, len(pixels), self.batch_size):
             x = torch.from_numpy(np.ascontiguousarray(pixels[i : i + self.batch_size]))
-            x = x.to(self.device).permute(0, 3, 1, 2).float()  # (b, 3, H, W)
-            x = (x * self.rescale - self.mean[0]) / self.std[0]
+            x = self.frames.normalise(x.to(self.device).permute(0, 3, 1, 2))  # (b, 3, H, W)
             hidden = self.model.vision_model(pixel_values=x.to(self.model.vision_model.dtype))
             out.append(hidden.last_hidden_state.float().cpu())  # (b, P, D_v)
         return torch.cat(out).numpy()
