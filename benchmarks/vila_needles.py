@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -146,6 +147,8 @@ def main() -> None:
     val = make_split("val", args.videos // 2, seed=2, photo_set="val", footage_set="val")
     # the same photos as training on the validation footage: what the models learned in-domain
     seen = make_split("val_seen", args.videos // 2, seed=3, photo_set="train", footage_set="val")
+    for stale in [*ROOT.glob("run-*"), ROOT / "eval"]:  # fresh training and answers each run;
+        shutil.rmtree(stale, ignore_errors=True)  # the videos and the feature cache are kept
     cache = str(ROOT / "cache")
     common = [
         "--benchmark",

@@ -104,38 +104,24 @@ def test_a_folder_refuses_different_training_arguments(dataset, tmp_path):
         train_vila(config(dataset, tmp_path / "run", lr=0.5))
 
 
+def train_cli(dataset, out, capsys, *extra: str) -> dict:
+    """``framesift train vila`` on the dataset, T = 8, S = 2, validated on the training set;
+    the harness's results, and what it printed under ``printed``."""
+    code = main(
+        ["train", "vila", "--benchmark", "generic", "--annotations", str(dataset / "train.jsonl"),
+         "--videos", str(dataset / "videos"), "--val-annotations", str(dataset / "train.jsonl"),
+         "--out", str(out), "--cache-dir", str(dataset / "cache"), "--teacher-frames", "8",
+         "--student-frames", "2", *extra]
+    )  # fmt: skip
+    assert code == 0
+    results = json.loads((out / "val" / "results.json").read_text())["results"]["generic"]
+    return {**results, "printed": capsys.readouterr().out}
+
+
 def test_cli_trains_and_validates_through_the_harness(dataset, tmp_path, capsys):
     out = tmp_path / "cli"
-    code = main(
-        [
-            "train",
-            "vila",
-            "--benchmark",
-            "generic",
-            "--annotations",
-            str(dataset / "train.jsonl"),
-            "--videos",
-            str(dataset / "videos"),
-            "--val-annotations",
-            str(dataset / "train.jsonl"),
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(dataset / "cache"),
-            "--teacher-frames",
-            "8",
-            "--student-frames",
-            "2",
-            "--teacher-epochs",
-            "2",
-            "--student-epochs",
-            "2",
-        ]
-    )
-    assert code == 0
-    printed = capsys.readouterr().out
-    assert "[teacher   2/2]" in printed and "[student   2/2]" in printed
-    results = json.loads((out / "val" / "results.json").read_text())["results"]["generic"]
+    results = train_cli(dataset, out, capsys, "--teacher-epochs", "2", "--student-epochs", "2")
+    assert "[teacher   2/2]" in results["printed"] and "[student   2/2]" in results["printed"]
     assert results["n"] == 16 and results["errors"] == 0
     assert results["frames_seen_per_question"] == 2  # the student's S prompted frames
 
@@ -220,40 +206,10 @@ def test_instructblip_checkpoint_selects_and_answers_through_the_pipeline(
     dataset, instructblip, tmp_path, capsys
 ):
     out = tmp_path / "cli"
-    code = main(
-        [
-            "train",
-            "vila",
-            "--host",
-            f"instructblip:{instructblip}",
-            "--benchmark",
-            "generic",
-            "--annotations",
-            str(dataset / "train.jsonl"),
-            "--videos",
-            str(dataset / "videos"),
-            "--val-annotations",
-            str(dataset / "train.jsonl"),
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(dataset / "cache"),
-            "--teacher-frames",
-            "8",
-            "--student-frames",
-            "2",
-            "--teacher-epochs",
-            "1",
-            "--student-epochs",
-            "1",
-            "--batch-size",
-            "8",
-        ]
-    )
-    assert code == 0
-    printed = capsys.readouterr().out
-    assert "[student   1/1]" in printed
-    results = json.loads((out / "val" / "results.json").read_text())["results"]["generic"]
+    host = ["--host", f"instructblip:{instructblip}", "--batch-size", "8"]
+    epochs = ["--teacher-epochs", "1", "--student-epochs", "1"]
+    results = train_cli(dataset, out, capsys, *host, *epochs)
+    assert "[student   1/1]" in results["printed"]
     assert results["n"] == 16 and results["errors"] == 0
     assert results["frames_seen_per_question"] == 2
     model = str(out / "model")
@@ -281,3 +237,14 @@ def test_instructblip_checkpoint_selects_and_answers_through_the_pipeline(
             merge="dfm",
             cache_dir=str(dataset / "cache"),
         ).ask(video, question, options)
+
+
+def test_cli_rejects_an_unknown_host_in_one_line(dataset, tmp_path, capsys):
+    code = main(
+        ["train", "vila", "--host", "blip2", "--benchmark", "generic", "--annotations",
+         str(dataset / "train.jsonl"), "--videos", str(dataset / "videos"),
+         "--out", str(tmp_path / "x")]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "unknown ViLA host 'blip2'" in err[0]
+    assert not (tmp_path / "x").exists()
