@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -227,6 +228,23 @@ def test_instructblip_checkpoint_selects_and_answers_through_the_pipeline(
     assert len(first.keyframes) == 2 and first.answer in options
     assert first.keyframes == again.keyframes and first.option_scores == again.option_scores
     assert all(s < 0 for s in first.option_scores)  # letter log-probabilities
+    # selecting reads only the prompter: a checkpoint whose host model is elsewhere still selects
+    moved = tmp_path / "moved"
+    shutil.copytree(out / "model", moved)
+    saved = json.loads((moved / "config.json").read_text())
+    (moved / "config.json").write_text(json.dumps({**saved, "host": "instructblip:/nowhere"}))
+    alone = Pipeline(
+        encoder=build_encoder("bundled"),
+        selector=f"vila:{moved}",
+        frames=8,
+        budget=2,
+        cache_dir=str(dataset / "cache"),
+    )
+    assert alone.ask(video, question, options).keyframes == first.keyframes
+    with pytest.raises(InputError, match="cannot load the InstructBLIP-Video model '/nowhere'"):
+        Pipeline(encoder=build_encoder("bundled"), answerer=f"vila:{moved}").ask(
+            video, question, options
+        )
     with pytest.raises(InputError, match="merge drop"):
         Pipeline(
             encoder=build_encoder("bundled"),

@@ -88,13 +88,17 @@ def load_host(config: ViLAConfig) -> InstructBlipVideoHost:
     """The host ``config`` names, with ``teacher`` and ``student`` LoRA adapters if any."""
     if config.host_kind != "instructblip":
         raise InputError(f"{config.host!r} is not an InstructBLIP host")
-    return InstructBlipVideoHost(
-        config.host_model or DEFAULT_MODEL,
-        lora=config.lora_rank > 0,
-        lora_rank=max(config.lora_rank, 1),
-        adapters=("teacher", "student"),
-        dtype=config.host_dtype,
-    )
+    model_id = config.host_model or DEFAULT_MODEL
+    try:
+        return InstructBlipVideoHost(
+            model_id,
+            lora=config.lora_rank > 0,
+            lora_rank=max(config.lora_rank, 1),
+            adapters=("teacher", "student"),
+            dtype=config.host_dtype,
+        )
+    except OSError as e:  # not on the hub, not a folder, or a folder without the model
+        raise InputError(f"cannot load the InstructBLIP-Video model {model_id!r}: {e}") from e
 
 
 def _texts(batch: FeatureBatch) -> list[str]:

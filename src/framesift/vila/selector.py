@@ -10,12 +10,12 @@ import torch
 
 from framesift.errors import InputError
 from framesift.select.base import uniform_indices
-from framesift.vila.stages import TwoStageViLA
+from framesift.vila.prompter import FramePrompter
+from framesift.vila.stages import TwoStageViLA, load_prompter
 
 
-@lru_cache(maxsize=4)
-def load_model(checkpoint: str) -> TwoStageViLA:
-    """A checkpoint folder (``train vila``'s OUT/model, or OUT itself) loaded once per process."""
+def checkpoint_folder(checkpoint: str) -> Path:
+    """``train vila``'s OUT/model, given that or OUT itself."""
     folder = Path(checkpoint)
     if (folder / "model").is_dir():
         folder = folder / "model"
@@ -23,7 +23,18 @@ def load_model(checkpoint: str) -> TwoStageViLA:
         raise InputError(
             f"ViLA checkpoint {checkpoint} not found (train one with framesift train vila)"
         )
-    return TwoStageViLA.load(folder).eval()
+    return folder
+
+
+@lru_cache(maxsize=4)
+def load_model(checkpoint: str) -> TwoStageViLA:
+    """The whole model of a checkpoint (for answering), loaded once per process."""
+    return TwoStageViLA.load(checkpoint_folder(checkpoint)).eval()
+
+
+@lru_cache(maxsize=4)
+def cached_prompter(checkpoint: str) -> FramePrompter:
+    return load_prompter(checkpoint_folder(checkpoint))
 
 
 class ViLASelector:
@@ -35,23 +46,22 @@ class ViLASelector:
     """
 
     def __init__(self, checkpoint: str, **_scale_defaults: object):
-        self.model = load_model(checkpoint)
+        self.prompter = cached_prompter(checkpoint)
 
     @torch.no_grad()
     def select_for_query(
         self, query: np.ndarray, embeddings: np.ndarray, budget: int
     ) -> np.ndarray:
-        t = self.model.config.teacher_frames
+        t = self.prompter.config.teacher_frames
         if len(embeddings) < t:
             raise InputError(
                 f"the ViLA prompter reads {t} candidate frames, the pool has {len(embeddings)}; "
                 f"use --frames {t}"
             )
         pool = uniform_indices(len(embeddings), t)  # (T,)
-        device = self.model.device
-        frames = torch.from_numpy(embeddings[pool])[None].to(device)  # (1, T, D)
-        question = torch.from_numpy(np.asarray(query, np.float32))[None].to(device)  # (1, D)
-        chosen = self.model.prompter.select(frames, question)[0].cpu().numpy()  # (S,) into T
+        frames = torch.from_numpy(embeddings[pool])[None]  # (1, T, D)
+        question = torch.from_numpy(np.asarray(query, np.float32))[None]  # (1, D)
+        chosen = self.prompter.select(frames, question)[0].numpy()  # (S,) into T
         picked = np.sort(pool[chosen])
         if budget < len(picked):  # keep the prompter's order of preference: segments in time
             picked = picked[uniform_indices(len(picked), budget)]

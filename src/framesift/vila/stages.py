@@ -37,7 +37,7 @@ from framesift.registry import Registry
 from framesift.vila.config import ViLAConfig
 from framesift.vila.data import FeatureBatch
 from framesift.vila.distill import distill_loss
-from framesift.vila.prompter import gather, selection_indices
+from framesift.vila.prompter import FramePrompter, gather, selection_indices
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -265,14 +265,7 @@ class TwoStageViLA(nn.Module):
         (default: the GPU if there is one); ``config``, when given, must equal the file's. The
         teacher comes back trainable: ``trainable_parameters("student")`` freezes it."""
         folder = Path(folder)
-        config_path = folder / CONFIG_FILE
-        for path in (config_path, folder / WEIGHTS_FILE):
-            if not path.is_file():
-                raise InputError(f"{path} not found: pass a folder written by a ViLA save")
-        try:
-            saved = ViLAConfig.from_dict(json.loads(config_path.read_text()))
-        except (json.JSONDecodeError, TypeError) as e:
-            raise InputError(f"{config_path} is not a ViLAConfig JSON object: {e}") from e
+        saved = read_config(folder)
         if config is not None and config != saved:
             diff = {
                 k: (v, getattr(saved, k))
@@ -283,6 +276,35 @@ class TwoStageViLA(nn.Module):
         model = build_vila(saved).to(device or default_device())
         model.load_weights(folder)
         return model.eval()
+
+
+def read_config(folder: Path) -> ViLAConfig:
+    """A ``save`` folder's ViLAConfig, once both of its files are known to be there."""
+    config_path = folder / CONFIG_FILE
+    for path in (config_path, folder / WEIGHTS_FILE):
+        if not path.is_file():
+            raise InputError(f"{path} not found: pass a folder written by a ViLA save")
+    try:
+        return ViLAConfig.from_dict(json.loads(config_path.read_text()))
+    except (json.JSONDecodeError, TypeError) as e:
+        raise InputError(f"{config_path} is not a ViLAConfig JSON object: {e}") from e
+
+
+def load_prompter(folder: str | os.PathLike) -> FramePrompter:
+    """Only the Frame-Prompter of a ``save`` folder, in eval mode: selecting needs nothing
+    else, and an InstructBLIP checkpoint's host is billions of parameters."""
+    from safetensors import safe_open
+
+    folder = Path(folder)
+    prompter = FramePrompter(read_config(folder))
+    try:
+        with safe_open(str(folder / WEIGHTS_FILE), "pt") as f:
+            names = f.keys()  # a safetensors handle is not iterable itself
+            keys = [k for k in names if k.startswith("prompter.")]
+            prompter.load_state_dict({k.removeprefix("prompter."): f.get_tensor(k) for k in keys})
+    except (SafetensorError, RuntimeError) as e:
+        raise InputError(f"{folder}: no readable Frame-Prompter matching config.json ({e})") from e
+    return prompter.eval()
 
 
 def default_device() -> str:
