@@ -127,10 +127,9 @@ def test_cli_trains_and_validates_through_the_harness(dataset, tmp_path, capsys)
     assert results["frames_seen_per_question"] == 2  # the student's S prompted frames
 
 
-def test_vila_selects_and_answers_deterministically(dataset, tmp_path):
-    train_vila(config(dataset, tmp_path / "run"))
-    model = str(tmp_path / "run" / "model")
-    pipe = Pipeline(
+def student_pipeline(dataset, model, **overrides) -> Pipeline:
+    """The ViLA student of checkpoint ``model``: prompter picks S = 2 of T = 8 frames."""
+    settings = dict(
         encoder=build_encoder("bundled"),
         selector=f"vila:{model}",
         answerer=f"vila:{model}",
@@ -138,18 +137,23 @@ def test_vila_selects_and_answers_deterministically(dataset, tmp_path):
         budget=2,
         cache_dir=str(dataset / "cache"),
     )
+    return Pipeline(**{**settings, **overrides})
+
+
+def test_vila_selects_and_answers_deterministically(dataset, tmp_path):
+    train_vila(config(dataset, tmp_path / "run"))
+    pipe = student_pipeline(dataset, tmp_path / "run" / "model")
     video = dataset / "videos" / "v0.mp4"
     first = pipe.ask(video, "Which appears: a cat or a rocket?", ["a cat", "a rocket"])
     again = pipe.ask(video, "Which appears: a cat or a rocket?", ["a cat", "a rocket"])
     assert len(first.keyframes) == 2 and first.frames_considered == 8
     assert first.keyframes == again.keyframes and first.option_scores == again.option_scores
-    teacher = Pipeline(
-        encoder=build_encoder("bundled"),
+    teacher = student_pipeline(
+        dataset,
+        tmp_path / "run" / "model",
         selector="uniform",
-        answerer=f"vila-teacher:{model}",
-        frames=8,
+        answerer=f"vila-teacher:{tmp_path / 'run' / 'model'}",
         budget=8,
-        cache_dir=str(dataset / "cache"),
     )
     assert teacher.ask(video, "Which appears: a cat or a rocket?", ["a cat", "a rocket"]).answer
 
@@ -213,15 +217,7 @@ def test_instructblip_checkpoint_selects_and_answers_through_the_pipeline(
     assert "[student   1/1]" in results["printed"]
     assert results["n"] == 16 and results["errors"] == 0
     assert results["frames_seen_per_question"] == 2
-    model = str(out / "model")
-    pipe = Pipeline(
-        encoder=build_encoder("bundled"),
-        selector=f"vila:{model}",
-        answerer=f"vila:{model}",
-        frames=8,
-        budget=2,
-        cache_dir=str(dataset / "cache"),
-    )
+    pipe = student_pipeline(dataset, out / "model")
     video = dataset / "videos" / "v1.mp4"
     question, options = "Which appears: a cat or a rocket?", ["a cat", "a rocket"]
     first, again = pipe.ask(video, question, options), pipe.ask(video, question, options)
@@ -233,28 +229,14 @@ def test_instructblip_checkpoint_selects_and_answers_through_the_pipeline(
     shutil.copytree(out / "model", moved)
     saved = json.loads((moved / "config.json").read_text())
     (moved / "config.json").write_text(json.dumps({**saved, "host": "instructblip:/nowhere"}))
-    alone = Pipeline(
-        encoder=build_encoder("bundled"),
-        selector=f"vila:{moved}",
-        frames=8,
-        budget=2,
-        cache_dir=str(dataset / "cache"),
-    )
+    alone = student_pipeline(dataset, moved, answerer="similarity")
     assert alone.ask(video, question, options).keyframes == first.keyframes
     with pytest.raises(InputError, match="cannot load the InstructBLIP-Video model '/nowhere'"):
         Pipeline(encoder=build_encoder("bundled"), answerer=f"vila:{moved}").ask(
             video, question, options
         )
     with pytest.raises(InputError, match="merge drop"):
-        Pipeline(
-            encoder=build_encoder("bundled"),
-            selector=f"vila:{model}",
-            answerer=f"vila:{model}",
-            frames=8,
-            budget=2,
-            merge="dfm",
-            cache_dir=str(dataset / "cache"),
-        ).ask(video, question, options)
+        student_pipeline(dataset, out / "model", merge="dfm").ask(video, question, options)
 
 
 def test_cli_rejects_an_unknown_host_in_one_line(dataset, tmp_path, capsys):

@@ -78,16 +78,9 @@ class LlavaOneVisionPatches:
     @torch.inference_mode()
     def encode_patches(self, pixels: np.ndarray) -> np.ndarray:
         """(B, H, W, 3) uint8 -> (B, P, D) float32: LLaVA-OneVision's video tokens per frame."""
-        if pixels.ndim != 4 or pixels.shape[1:] != (self.resize.height, self.resize.width, 3):
-            raise InputError(
-                f"frames must be (B, {self.resize.height}, {self.resize.width}, 3) uint8 RGB "
-                f"(decode at this encoder's resize), got {pixels.shape}"
-            )
         out = []
-        for i in range(0, len(pixels), self.batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(pixels[i : i + self.batch_size]))
-            x = self.frames.normalise(x.to(self.model.device).permute(0, 3, 1, 2))  # (b, 3, H, W)
-            x = x.to(self.model.dtype)
+        for x in self.frames.batches(pixels, self.batch_size, self.model.device):
+            x = x.to(self.model.dtype)  # (b, 3, H, W)
             # Each frame as a one-frame video: (b, 1, 3, H, W) -> pooler_output (b, P + 1, D),
             # P pooled tokens then the image_newline the video path appends; drop the latter.
             features = self.model.get_video_features(pixel_values_videos=x.unsqueeze(1))

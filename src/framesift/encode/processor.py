@@ -10,8 +10,10 @@ take the CLIP statistics these models' processors default to. The decoder resize
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from framesift.decode import Resize
@@ -31,6 +33,21 @@ class FrameNormalisation:
         mean = torch.tensor(self.mean, device=pixels.device).view(shape)
         std = torch.tensor(self.std, device=pixels.device).view(shape)
         return (pixels.float() * self.rescale - mean) / std
+
+    def batches(
+        self, pixels: np.ndarray, batch_size: int, device: torch.device | str
+    ) -> Iterator[torch.Tensor]:
+        """(B, H, W, 3) uint8 RGB frames at ``resize`` -> normalised (b, 3, H, W) float32
+        batches on ``device``; frames of another size or type are refused."""
+        h, w = self.resize.height, self.resize.width
+        if pixels.ndim != 4 or pixels.shape[1:] != (h, w, 3) or pixels.dtype != np.uint8:
+            raise InputError(
+                f"frames must be (B, {h}, {w}, 3) uint8 RGB (decode at this model's resize), "
+                f"got {pixels.shape} {pixels.dtype}"
+            )
+        for i in range(0, len(pixels), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(pixels[i : i + batch_size]))
+            yield self.normalise(x.to(device).permute(0, 3, 1, 2))  # (b, 3, H, W)
 
 
 def video_frame_normalisation(model_id: str, tower_side: int) -> FrameNormalisation:

@@ -159,16 +159,8 @@ class InstructBlipVideoHost(nn.Module):
         """(B, H, W, 3) uint8 RGB at ``resize`` -> (B, P, D_v) float32: the frozen vision
         tower's last hidden states (what the Q-Former cross-attends to), ``batch_size`` frames
         at a time."""
-        h, w = self.resize.height, self.resize.width
-        if pixels.ndim != 4 or pixels.shape[1:] != (h, w, 3) or pixels.dtype != np.uint8:
-            raise InputError(
-                f"frames must be (B, {h}, {w}, 3) uint8 RGB (decode at this host's resize), "
-                f"got {pixels.shape} {pixels.dtype}"
-            )
         out = []
-        for i in range(0, len(pixels), self.batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(pixels[i : i + self.batch_size]))
-            x = self.frames.normalise(x.to(self.device).permute(0, 3, 1, 2))  # (b, 3, H, W)
+        for x in self.frames.batches(pixels, self.batch_size, self.device):  # (b, 3, H, W)
             hidden = self.model.vision_model(pixel_values=x.to(self.model.vision_model.dtype))
             out.append(hidden.last_hidden_state.float().cpu())  # (b, P, D_v)
         return torch.cat(out).numpy()
