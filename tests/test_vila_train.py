@@ -195,6 +195,15 @@ def test_instructblip_host_trains_resumes_and_keeps_the_teacher(dataset, instruc
     assert again.keys() == final.keys() and all(torch.equal(final[k], again[k]) for k in final)
     teacher = [k for k in final if k.startswith("teacher_bridge.") or ".teacher." in k]
     assert teacher and all(torch.equal(final[k], after_teacher[k]) for k in teacher)
+    # in the student stage the frozen teacher's Q-Former stays in eval mode (no dropout in
+    # its distillation targets), as does the vision tower
+    from framesift.vila.host_model import InstructBlipViLA
+
+    model = InstructBlipViLA(host_config(dataset, instructblip, resumed_dir).model)
+    model.trainable_parameters("student")
+    model.train()
+    assert not model.teacher_bridge.qformer.training and model.student_bridge.qformer.training
+    assert not model.host.model.vision_model.training
     student = [k for k in final if k.startswith("student_bridge.")]
     assert any(not torch.equal(final[k], after_teacher[k]) for k in student)
 

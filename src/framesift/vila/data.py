@@ -44,11 +44,13 @@ class StoredPatches:
         """(b, T, P, D') float32 for the examples ``rows`` (a long tensor)."""
         from framesift.patches import PatchStore
 
-        out = []
+        read: dict[int, torch.Tensor] = {}  # questions on one video read its file once
         for i in rows.tolist():
-            with PatchStore(*self.files[self.file_of[i]]) as store:
-                out.append(torch.from_numpy(store[:]))
-        return torch.stack(out)
+            f = self.file_of[i]
+            if f not in read:
+                with PatchStore(*self.files[f]) as store:
+                    read[f] = torch.from_numpy(store[:])
+        return torch.stack([read[self.file_of[i]] for i in rows.tolist()])
 
 
 @dataclass

@@ -34,14 +34,12 @@ class InstructBlipViLA(TwoStageViLA):
 
     def __init__(self, config: ViLAConfig, host: InstructBlipVideoHost | None = None):
         super().__init__()
-        model_id = config.host_model or DEFAULT_MODEL
         if host is None:
             host = load_host(config)
         n_query = host.model.config.num_query_tokens
         if config.n_query != n_query:
             config = replace(config, n_query=n_query)
         self.config = config
-        self.model_id = model_id
         self.host = host
         self.teacher_bridge = host.bridge
         self.student_bridge = host.bridge.copy()
@@ -58,11 +56,6 @@ class InstructBlipViLA(TwoStageViLA):
         teacher, student = self.host.lora_modules("teacher"), self.host.lora_modules("student")
         for t, s in zip(teacher, student, strict=True):
             s.load_state_dict(t.state_dict())
-
-    def train(self, mode: bool = True) -> InstructBlipViLA:
-        super().train(mode)
-        self.host.train(mode)  # keeps the frozen vision tower in eval mode
-        return self
 
     def tokens(self, patches: torch.Tensor, batch: FeatureBatch, stage: Stage) -> torch.Tensor:
         bridge = self.teacher_bridge if stage == "teacher" else self.student_bridge
