@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from framesift.answer.base import Answer
-from framesift.encode.hf import _weights_identity
+from framesift.answer.choices import option_letter, parse_choice
 from framesift.encode.processor import video_frame_normalisation
 from framesift.errors import InputError
-from framesift.eval.samples import option_letter, parse_choice
+from framesift.hub import weights_identity
 
 if TYPE_CHECKING:
     from framesift.compress.sequence import TokenSequence
@@ -73,7 +73,7 @@ class LlavaOneVisionPatches:
         grid = vision.image_size // vision.patch_size
         self.tokens_per_frame = math.ceil(grid / 2) ** 2  # 196 for SigLIP 384/14
         dtype = str(model.dtype).removeprefix("torch.")
-        self.name = f"llava-ov:{model_id}@{_weights_identity(model_id, model)}:{dtype}"
+        self.name = f"llava-ov:{model_id}@{weights_identity(model_id, model)}:{dtype}"
 
     @torch.inference_mode()
     def encode_patches(self, pixels: np.ndarray) -> np.ndarray:

@@ -7,14 +7,12 @@ so no video processor (which needs torchvision) is involved.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from framesift.decode import Resize
 from framesift.encode.base import EncoderInfo, FrameFeatures
+from framesift.hub import weights_identity
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"  # the selector model ViLAMP uses
 
@@ -47,7 +45,7 @@ class HFEncoder:
         self.mean = torch.tensor(processor.get("image_mean", [0.5] * 3)).view(1, 3, 1, 1)
         self.std = torch.tensor(processor.get("image_std", [0.5] * 3)).view(1, 3, 1, 1)
         self.info = EncoderInfo(
-            name=f"hf:{model_id}@{_weights_identity(model_id, self.model)}",
+            name=f"hf:{model_id}@{weights_identity(model_id, self.model)}",
             resize=_resize_from_processor(processor),
             embed_dim=int(self.model.config.projection_dim)
             if family == "clip"
@@ -110,17 +108,3 @@ def _resize_from_processor(cfg: dict) -> Resize:
         edge = int(size["shortest_edge"])
         return Resize(edge, edge, crop=True)
     return Resize(int(size["width"]), int(size["height"]))
-
-
-def _weights_identity(model_id: str, model) -> str:
-    """Hub commit when known; for a local folder, the weights files' sizes and mtimes."""
-    commit = getattr(model.config, "_commit_hash", None)
-    if commit:
-        return commit
-    folder = Path(model_id)
-    if folder.is_dir():
-        stats = [
-            os.stat(p) for p in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
-        ]
-        return "local-" + "-".join(f"{s.st_size:x}{s.st_mtime_ns:x}" for s in stats)
-    return "unknown"

@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from framesift.answer.choices import normalize_text, option_letter
 from framesift.errors import FramesiftError, InputError
 from framesift.eval.loaders import BENCHMARKS, Benchmark
 from framesift.eval.report import write_results
-from framesift.eval.samples import QASample, normalize_text, option_letter
+from framesift.eval.samples import QASample
 from framesift.pipeline import Pipeline, PipelineConfig
 
 SAMPLES_FILE, CONFIG_FILE = "samples.jsonl", "config.json"

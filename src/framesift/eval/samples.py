@@ -1,9 +1,8 @@
-"""One benchmark question in a common shape, and the two ways answers get matched to options.
+"""One benchmark question in a common shape, and how ground-truth answers map to options.
 
 Every benchmark loader turns its own annotation format into ``QASample``; the harness never sees
 a benchmark-specific field. ``normalize_answer`` reads *ground truth* (strict: anything it cannot
-map raises); ``parse_choice`` reads *model output* (conservative: anything it is not sure of is
-``None``, scored as wrong, never a guess).
+map raises); reading *model output* is the answer stage's ``answer.choices.parse_choice``.
 """
 
 from __future__ import annotations
@@ -14,16 +13,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from framesift.answer.choices import LETTERS, normalize_text, text_matches
 from framesift.errors import InputError
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
 Groups = tuple[tuple[str, str], ...]
-
-
-def option_letter(index: int) -> str:
-    """``0 -> "A"``, ``1 -> "B"``...: the label option ``index`` gets in a prompt."""
-    return LETTERS[index]
 
 
 def make_groups(mapping: Mapping[str, object] | None = None, **groups: object) -> Groups:
@@ -105,16 +98,6 @@ class QASample:
         return self.group_dict.get(key)
 
 
-def normalize_text(text: str) -> str:
-    """Case- and whitespace-insensitive form; a trailing period is dropped (SeViLA appends one)."""
-    return " ".join(text.casefold().split()).rstrip(".").strip()
-
-
-def _text_matches(text: str, options: Sequence[str]) -> list[int]:
-    key = normalize_text(text)
-    return [i for i, o in enumerate(options) if normalize_text(o) == key]
-
-
 _LETTER_ANSWER = re.compile(r"^\(?([A-Za-z])\)?(?:[.:)]\s*(.*))?$", re.DOTALL)
 
 
@@ -143,7 +126,7 @@ def normalize_answer(raw: object, options: Sequence[str]) -> int:
     if not isinstance(raw, str):
         raise InputError(f"answer {raw!r} is neither an index, a letter nor an option text")
     text = raw.strip()
-    hits = _text_matches(text, options)
+    hits = text_matches(text, options)
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
@@ -163,61 +146,3 @@ def normalize_answer(raw: object, options: Sequence[str]) -> int:
         f"answer {raw!r} matches no option (letters A-{LETTERS[n - 1]}, indices 0-{n - 1}, "
         f"or one of {list(options)})"
     )
-
-
-# parse_choice patterns, in precedence order (see its docstring).
-_STRIP = str.maketrans("", "", "*`")
-_BARE = re.compile(r"^\(?([A-Za-z])\)?\s*[.:)]?$")
-_EXPLICIT = re.compile(  # the marker ignores case, the letter does not (see parse_choice)
-    r"(?i:\b(?:answer|option|choice)\b(?:\s+(?:is|would\s+be|should\s+be))?)\s*:?\s*"
-    r"(?:\(([A-Za-z])\)|\(?([A-Z])\b|([a-z])(?=\s*(?:$|[.,;:!)\]])))"
-)
-_LEADING = re.compile(r"^(?:\(([A-Za-z])\)|([A-Z])[.:)])(?:\s|$)")
-
-
-def _letter(letter: str, n: int) -> int | None:
-    i = LETTERS.index(letter.upper())
-    return i if i < n else None
-
-
-def parse_choice(text: str, options: Sequence[str]) -> int | None:
-    """Option index a generated answer commits to, or ``None`` when it does not say clearly.
-
-    Markdown ``*``/backticks are removed first. Then, first rule that fires wins:
-
-    1. the whole reply is a letter: ``"B"``, ``"(b)"``, ``"B."``, ``"c)"``;
-    2. an explicit marker: ``answer``/``option``/``choice`` (optionally ``is`` and ``:``) then
-       a letter: ``"The answer is B"``, ``"Answer: (c)"``, ``"Best option: (C"``. After a
-       marker an unbracketed letter must be upper case, or lower case and end the clause, so
-       ``"the answer is a dog"`` is not read as ``A``. Several different letters -> ``None``;
-    3. a leading letter with a delimiter: ``"B. text"``, ``"(B) text"``, ``"B) text"``,
-       ``"B: text"``; a delimiter is required, so the article in ``"A dog runs"`` is not ``A``;
-    4. option text: the reply equals one option's text, or contains exactly one option's text
-       as whole words (an option contained in a longer contained option does not count).
-
-    A letter beyond the last option is ``None``: the model named an option that does not exist.
-    """
-    n = len(options)
-    reply = text.translate(_STRIP).strip().strip("\"'").strip()
-    if not reply or n == 0:
-        return None
-    m = _BARE.match(reply)
-    if m:
-        return _letter(m.group(1), n)
-    letters = {next(g for g in e.groups() if g).upper() for e in _EXPLICIT.finditer(reply)}
-    if letters:
-        return _letter(letters.pop(), n) if len(letters) == 1 else None
-    m = _LEADING.match(reply)
-    if m:
-        return _letter(m.group(1) or m.group(2), n)
-    exact = _text_matches(reply, options)
-    if exact:
-        return exact[0] if len(exact) == 1 else None
-    said = normalize_text(reply)
-    found = {
-        i: normalize_text(o)
-        for i, o in enumerate(options)
-        if normalize_text(o) and re.search(rf"(?<!\w){re.escape(normalize_text(o))}(?!\w)", said)
-    }
-    maximal = [i for i, o in found.items() if not any(o != p and o in p for p in found.values())]
-    return maximal[0] if len(maximal) == 1 else None

@@ -30,10 +30,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from framesift.encode.hf import _weights_identity
+from framesift.answer.choices import option_letter
 from framesift.encode.processor import video_frame_normalisation
 from framesift.errors import InputError
-from framesift.eval.samples import option_letter
+from framesift.hub import weights_identity
 
 DEFAULT_MODEL = "Salesforce/instructblip-flan-t5-xl"
 
@@ -106,7 +106,7 @@ class InstructBlipVideoHost(nn.Module):
         )
         self.resize = self.frames.resize
         self.batch_size = batch_size
-        identity = _weights_identity(model_id, self.model)
+        identity = weights_identity(model_id, self.model)
         self.name = f"instructblip-vision:{model_id}@{identity}:{str(dtype).removeprefix('torch.')}"
         m = self.model
         self.bridge = Bridge(m.query_tokens, m.qformer, m.language_projection)

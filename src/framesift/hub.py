@@ -1,0 +1,117 @@
+"""Pretrained models by hub id or local folder: available now, or a clear error within seconds.
+
+``transformers``' own loading, asked for a model that is neither on disk nor reachable, retries
+the hub for the better part of a minute and ends in a traceback. ``load_pretrained`` decides
+first where the model can come from: a local folder, the local hub cache (loaded with
+``local_files_only``, no network at all), or the hub when it answers a connection within
+``HUB_TIMEOUT`` seconds. Otherwise it raises ``ModelUnavailableError`` naming the ways to
+provide the model.
+
+``ModelCache`` holds loaded models by identity, so parts of one pipeline that use the same
+model (a VLM localizer and a VLM answerer) share one copy.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from framesift.errors import InputError
+
+HUB_TIMEOUT = 3.0  # seconds to wait for the hub to accept a connection
+
+
+class ModelUnavailableError(InputError):
+    """A model that is neither a local folder, in the local hub cache, nor downloadable now."""
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _hub_reachable() -> bool:
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((endpoint.hostname, port), timeout=HUB_TIMEOUT):
+            return True
+    except OSError:
+        return False
+
+
+def _in_local_cache(model_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+    except Exception:  # a malformed id is "not cached"; from_pretrained will say why
+        return False
+
+
+def availability(model_id: str) -> dict[str, Any]:
+    """``from_pretrained`` keyword arguments to load ``model_id`` without waiting on a network
+    that is not there; ``ModelUnavailableError`` when it cannot be loaded at all."""
+    folder = Path(model_id).expanduser()
+    if folder.is_dir():
+        return {"local_files_only": True}
+    if model_id.startswith(("/", ".", "~")) or model_id.count("/") > 1:  # a path, not an id
+        raise ModelUnavailableError(f"model folder {model_id} does not exist")
+    if _in_local_cache(model_id):
+        return {"local_files_only": True}
+    how = (
+        "download it on a connected machine (huggingface-cli download "
+        f"{model_id}) and copy the hub cache, or pass a local folder holding the saved model"
+    )
+    if _offline():
+        raise ModelUnavailableError(
+            f"model {model_id} is not available locally and HF_HUB_OFFLINE is set; {how}"
+        )
+    if not _hub_reachable():
+        raise ModelUnavailableError(
+            f"model {model_id} is not available locally and the hub cannot be reached; {how} "
+            "(set HF_HUB_OFFLINE=1 to skip the network check)"
+        )
+    return {}
+
+
+def load_pretrained(loader: Callable[..., Any], model_id: str, **kwargs: Any) -> Any:
+    """``loader`` is a ``from_pretrained``; ``kwargs`` go to it."""
+    return loader(model_id, **availability(model_id), **kwargs)
+
+
+def weights_identity(model_id: str, model: Any) -> str:
+    """The hub commit when known; for a local folder, its weight files' sizes and mtimes.
+
+    Part of every cache key a model's outputs are stored under: new weights, new entries.
+    """
+    commit = getattr(model.config, "_commit_hash", None)
+    if commit:
+        return commit
+    folder = Path(model_id)
+    if folder.is_dir():
+        files = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
+        stats = [os.stat(p) for p in files]
+        return "local-" + "-".join(f"{s.st_size:x}{s.st_mtime_ns:x}" for s in stats)
+    return "unknown"
+
+
+class ModelCache:
+    """Loaded models by key, built once. Thread-safe: a server's workers share one cache."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = build()
+            return self._models[key]
+
+    def __len__(self) -> int:
+        return len(self._models)
