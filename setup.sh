@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,eval,vila]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,eval,vila,serve]'
