@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from framesift.answer.base import PatchEncoder
+from framesift.encode.base import PatchEncoder
 from framesift.cache import FeatureCache, fingerprint
 from framesift.decode import Sampling, decode_frames
 from framesift.errors import VideoDecodeError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from framesift.encode.base import Encoder, EncoderInfo, FrameFeatures
+from framesift.encode.base import Encoder, EncoderInfo, FrameFeatures, PatchEncoder
 from framesift.registry import Registry
 
 ENCODERS: Registry[Encoder] = Registry(
@@ -32,4 +32,4 @@ def build_encoder(spec: str) -> Encoder:
     return cls(argument) if argument else cls()
 
 
-__all__ = ["ENCODERS", "Encoder", "EncoderInfo", "FrameFeatures", "build_encoder"]
+__all__ = ["ENCODERS", "Encoder", "EncoderInfo", "FrameFeatures", "PatchEncoder", "build_encoder"]

@@ -47,3 +47,20 @@ class Encoder(Protocol):
     def encode_text(self, texts: list[str]) -> np.ndarray:
         """(T, D) float32 unit-norm text embeddings in the frames' space."""
         ...
+
+
+class PatchEncoder(Protocol):
+    """Per-frame visual tokens as an answerer reads them, and a query vector in the same space
+    for differential feature merging.
+
+    ``name`` identifies architecture and weights (a cache key); frames are decoded at
+    ``resize``. ``encode_patches``: (B, H, W, 3) uint8 -> (B, P, D) float array, the tokens the
+    answerer's language model will read. ``embed_query``: text -> (D,).
+    """
+
+    name: str
+    resize: Resize
+
+    def encode_patches(self, pixels: np.ndarray) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...

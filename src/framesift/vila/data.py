@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from framesift.answer.base import PatchEncoder
+from framesift.encode.base import PatchEncoder
 from framesift.cache import FeatureCache
 from framesift.decode import Sampling
 from framesift.encode import Encoder

@@ -30,7 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from framesift.answer.base import PatchEncoder
+from framesift.encode.base import PatchEncoder
 from framesift.encode import Encoder
 from framesift.errors import InputError
 from framesift.registry import Registry
