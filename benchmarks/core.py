@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-VTEST = HERE.parents[1] / "shared" / "media" / "vtest.avi"
+VTEST = HERE.parent / "tests" / "assets" / "vtest.avi"
 WIDTH, HEIGHT, FPS = 854, 480, 25
 
 

@@ -30,7 +30,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 MEDIA = HERE / ".media"
 CACHE = MEDIA / "cache"
-VTEST = HERE.parents[1] / "shared" / "media" / "vtest.avi"
+VTEST = HERE.parent / "tests" / "assets" / "vtest.avi"
 LENGTHS = (1_000, 3_600, 10_000)
 K = 32
 

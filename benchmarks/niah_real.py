@@ -2,8 +2,8 @@
 
     python benchmarks/niah_real.py [--budget 8] [--threads 2]
 
-Haystack: ../shared/media/vtest.avi (real pedestrian footage) at 1 fps, looped to 600, 1,800
-and 3,600 frames. Needles: six real photos (three from ../shared/media, three from
+Haystack: tests/assets/vtest.avi (real pedestrian footage) at 1 fps, looped to 600, 1,800
+and 3,600 frames. Needles: six real photos (three from tests/assets, three from
 scikit-image), each with a multiple-choice question, inserted for 1 s at depths 0, 0.25, 0.5,
 0.75 and 1. Encoder and answerer: the offline bundled ones. Writes benchmarks/results/niah.md
 and benchmarks/results/niah_heatmap.png.
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared" / "media"
+ASSETS = HERE.parent / "tests" / "assets"
 ANIMALS = ["a dog", "a cat", "a horse", "a bird"]
 FRUIT = ["an apple", "an orange", "a banana", "a pineapple"]
 NEEDLES = [
@@ -48,8 +48,8 @@ def make_needles(folder: Path) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     for image, *_ in NEEDLES:
-        if (SHARED / image).exists():
-            shutil.copy(SHARED / image, folder / image)
+        if (ASSETS / image).exists():
+            shutil.copy(ASSETS / image, folder / image)
         else:
             Image.fromarray(getattr(data, Path(image).stem)()).save(folder / image)
     entries = [{"image": i, "question": q, "options": o, "answer": a} for i, q, o, a in NEEDLES]
@@ -72,7 +72,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     out = HERE / ".media" / "niah_run"
     config = NIAHConfig(
-        haystack=str(SHARED / "vtest.avi"),
+        haystack=str(ASSETS / "vtest.avi"),
         needles=str(make_needles(HERE / ".media" / "needles")),
         out=str(out),
         lengths=(600, 1800, 3600),

@@ -5,7 +5,7 @@
 Each 64 s video shows real footage with two real photos inserted (picture-in-picture, 2 s
 each, at random times); each question lists four objects and asks which appears, exactly one
 of them being a needle of that video. Train and validation use different photos AND different
-footage: train = vtest.avi pedestrians with scikit-image / shared photos A, validation = pans
+footage: train = vtest.avi pedestrians with scikit-image / OpenCV photos A, validation = pans
 over scikit-image textures with photos B. ViLA's setting: T = 32 candidate frames, the student
 sees S = 4. Reports, from one run on the validation set through the evaluation harness:
 accuracy of the student (learned prompter, distilled), uniform-4 and top-k-4 (same student
@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared" / "media"
+ASSETS = HERE.parent / "tests" / "assets"
 ROOT = HERE / ".media" / "vila"
 FPS, SECONDS, W, H = 2, 64, 320, 240
 
@@ -37,8 +37,8 @@ FPS, SECONDS, W, H = 2, 64, 320, 240
 def photos(split: str) -> dict[str, np.ndarray]:
     from skimage import data
 
-    def shared(name):
-        return np.asarray(Image.open(SHARED / name).convert("RGB"))
+    def asset(name):
+        return np.asarray(Image.open(ASSETS / name).convert("RGB"))
 
     if split == "train":
         return {
@@ -47,16 +47,16 @@ def photos(split: str) -> dict[str, np.ndarray]:
             "a rocket": data.rocket(),
             "an astronaut": data.astronaut(),
             "a motorcycle": data.stereo_motorcycle()[0],
-            "a cartoon fish": shared("HappyFish.jpg"),
-            "colourful candies": shared("smarties.png"),
-            "an office building": shared("building.jpg"),
+            "a cartoon fish": asset("HappyFish.jpg"),
+            "colourful candies": asset("smarties.png"),
+            "an office building": asset("building.jpg"),
         }
     return {
-        "a dog": shared("chicky_512.png"),
-        "an apple": shared("apple.jpg"),
-        "an orange": shared("orange.jpg"),
-        "sliced lemons": shared("fruits.jpg"),
-        "a palace roof": shared("home.jpg"),
+        "a dog": asset("chicky_512.png"),
+        "an apple": asset("apple.jpg"),
+        "an orange": asset("orange.jpg"),
+        "sliced lemons": asset("fruits.jpg"),
+        "a palace roof": asset("home.jpg"),
     }
 
 
@@ -68,7 +68,7 @@ def footage(split: str, rng: random.Random):
     from framesift.synth import pan
 
     if split == "train":
-        with av.open(str(SHARED / "vtest.avi")) as c:
+        with av.open(str(ASSETS / "vtest.avi")) as c:
             frames = [f.to_ndarray(width=W, height=H, format="rgb24") for f in c.decode(video=0)]
         while True:
             start = rng.randrange(len(frames))

@@ -1,4 +1,4 @@
-"""Test media from the real shared footage and photos (generated on the fly, never committed)."""
+"""Videos made on the fly (never committed) from the real footage and photos in tests/assets."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from pathlib import Path
 
 import av
 import numpy as np
-from conftest import MEDIA_DIR as SHARED_MEDIA
+from conftest import MEDIA_DIR
 from PIL import Image
 
 from framesift.synth import fit, write_video
 
-VTEST = SHARED_MEDIA / "vtest.avi"
-TREE = SHARED_MEDIA / "tree.avi"
+VTEST = MEDIA_DIR / "vtest.avi"
+TREE = MEDIA_DIR / "tree.avi"
 
 
 def footage_with_photo(
@@ -20,7 +20,7 @@ def footage_with_photo(
 ) -> Path:
     """vtest.avi (10 fps pedestrians) re-encoded at ``size`` with ``photo`` shown from ``start``."""
     width, height = size
-    picture = fit(np.asarray(Image.open(SHARED_MEDIA / photo).convert("RGB")), width, height)
+    picture = fit(np.asarray(Image.open(MEDIA_DIR / photo).convert("RGB")), width, height)
 
     def frames():
         with av.open(str(VTEST)) as container:

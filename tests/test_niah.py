@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from media import SHARED_MEDIA, VTEST, footage_with_photo
+from media import MEDIA_DIR, VTEST, footage_with_photo
 
 from framesift import Pipeline
 from framesift.cli.main import main
@@ -23,8 +23,8 @@ FRUIT = ["an apple", "an orange", "a banana", "a pineapple"]
 @pytest.fixture(scope="module")
 def needles(tmp_path_factory):
     folder = tmp_path_factory.mktemp("needles")
-    shutil.copy(SHARED_MEDIA / "chicky_512.png", folder)
-    shutil.copy(SHARED_MEDIA / "orange.jpg", folder)
+    shutil.copy(MEDIA_DIR / "chicky_512.png", folder)
+    shutil.copy(MEDIA_DIR / "orange.jpg", folder)
     (folder / "needles.json").write_text(
         json.dumps(
             [
