@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from framesift.errors import InputError
+from framesift.eval import runfolder
 
 
 def load_runs(folders: list[Path]) -> list[dict[str, Any]]:
     runs = []
     for folder in folders:
-        path = folder / "results.json"
-        if not path.is_file():
-            raise InputError(f"{path} not found: compare takes folders written by framesift eval")
-        results = json.loads(path.read_text())
+        results = runfolder.read_results(folder)
+        pipeline = results["config"]["pipeline"]
         for benchmark, r in results["results"].items():
-            pipeline = results["config"]["pipeline"]
             runs.append(
                 {
                     "run": folder.name,

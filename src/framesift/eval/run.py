@@ -7,26 +7,30 @@ file and goes on. Questions are grouped by video so each video's frame features 
 computed once (the feature cache serves the rest). ``shard=(i, n)`` deals the videos, in
 sorted order, round-robin to n shards and takes shard ``i``: every machine reads the same
 annotations and computes the same split, so n machines share a run without talking.
+
+Everything that can refuse a run (annotations that do not load, a videos folder that does not
+exist, an ``--out`` that is a file or holds another run) is checked before the run folder is
+created; ``runfolder`` owns that folder's layout.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from framesift.answer.choices import normalize_text, option_letter
 from framesift.errors import FramesiftError, InputError
+from framesift.eval import runfolder
 from framesift.eval.loaders import BENCHMARKS, Benchmark
-from framesift.eval.report import write_results
+from framesift.eval.report import build_results
 from framesift.eval.samples import QASample
 from framesift.pipeline import Pipeline, PipelineConfig
-
-SAMPLES_FILE, CONFIG_FILE = "samples.jsonl", "config.json"
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class EvalConfig:
         """What must match for a restarted run to continue this one (not out, not the cache)."""
         pipeline = asdict(self.pipeline)
         for key in ("cache_dir", "use_cache", "progress"):
-            pipeline.pop(key)
+            pipeline.pop(key, None)
         return {
             "benchmark": self.benchmark,
             "annotations": os.path.abspath(self.annotations),
@@ -71,22 +75,56 @@ def take_shard(questions: list[QASample], shard: tuple[int, int]) -> list[QASamp
 def run_eval(config: EvalConfig, pipeline: Pipeline | None = None) -> dict[str, Any]:
     """Answer every (remaining) question, then write and return ``results.json``."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _claim_folder(out, config)
+    runfolder.check_out(out)
+    videos = Path(config.videos)
+    if not videos.is_dir():
+        raise InputError(f"videos folder not found (or not a folder): {videos}")
     benchmark = BENCHMARKS.build(config.benchmark)
-    questions = take_shard(list(benchmark.load(Path(config.annotations))), config.shard)
-    questions = questions[: config.limit] if config.limit else questions
-    done = {record["qid"] for record in read_samples(out / SAMPLES_FILE, repair=True)}
+    every = list(benchmark.load(Path(config.annotations)))
+    questions = take_shard(every, config.shard)[: config.limit]
+    if not questions:
+        index, count = config.shard
+        raise InputError(
+            f"shard {index}/{count} holds no questions: the {len(every)} questions are about "
+            f"fewer than {count} videos; use fewer shards"
+        )
+    run = {
+        **config.identity(),
+        runfolder.DIGEST_KEY: questions_digest(every),
+        runfolder.COUNTS_KEY: {
+            "original": len(every),
+            "effective": len(questions),
+            "skipped_without_answer": benchmark.skipped,
+        },
+    }
+    runfolder.claim(out, run)
+    done = {record["qid"] for record in runfolder.read_samples(out, repair=True)}
     todo = sorted(
         (s for s in questions if s.qid not in done), key=lambda s: (s.video, s.start or 0.0)
     )
     pipeline = pipeline or Pipeline(config.pipeline)
-    with open(out / SAMPLES_FILE, "a", encoding="utf-8") as samples:
-        _answer_all(todo, benchmark, config, pipeline, samples, already=len(done))
-    return write_results(out, config.identity(), total_questions=len(questions))
+    with runfolder.appending_samples(out) as append:
+        _answer_all(todo, benchmark, config, pipeline, append, already=len(done))
+    results = build_results(run, runfolder.read_samples(out))
+    runfolder.write_results(out, results)
+    return results
 
 
-def _answer_all(todo, benchmark, config, pipeline, samples, already: int) -> None:
+def questions_digest(questions: list[QASample]) -> str:
+    """Fingerprint of the questions as loaded (ids, texts, options, gold answers, windows), so a
+    resumed run notices edited annotations whichever file of the benchmark changed."""
+    canonical = json.dumps([asdict(q) for q in questions], sort_keys=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _answer_all(
+    todo: list[QASample],
+    benchmark: Benchmark,
+    config: EvalConfig,
+    pipeline: Pipeline,
+    append: Callable[[dict[str, Any]], None],
+    already: int,
+) -> None:
     from tqdm.auto import tqdm
 
     correct = answered = 0
@@ -94,9 +132,7 @@ def _answer_all(todo, benchmark, config, pipeline, samples, already: int) -> Non
     with bar:
         for sample in todo:
             record = answer_one(sample, benchmark, Path(config.videos), pipeline)
-            samples.write(json.dumps(record) + "\n")
-            samples.flush()
-            os.fsync(samples.fileno())
+            append(record)
             answered += record["error"] is None
             correct += bool(record["correct"])
             bar.set_postfix(acc=f"{correct / max(answered, 1):.1%}", refresh=False)
@@ -116,6 +152,7 @@ def answer_one(
         "target": _label(sample.answer, sample.options),
         "question_type": sample.question_type,
         "groups": dict(sample.groups),
+        "annotation_issues": list(sample.issues),
         "prediction": None,
         "correct": False,
         "error": None,
@@ -150,45 +187,7 @@ def answer_one(
     return record
 
 
-def read_samples(path: Path, *, repair: bool = False) -> Iterable[dict[str, Any]]:
-    """The complete records of a samples.jsonl; with ``repair``, cut a half-written tail.
-
-    Only a last line without its newline can be half-written (lines are appended whole and
-    flushed); it is dropped, and with ``repair`` removed from the file so appends stay clean.
-    A malformed line elsewhere means the file was edited: that is an error, not a guess.
-    """
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    if repair and len(complete) != len(data):
-        with open(path, "r+b") as f:
-            f.truncate(len(complete))
-    records = []
-    for number, line in enumerate(complete.decode("utf-8").splitlines(), 1):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}:{number} is not a JSON record ({exc}); fix or delete it"
-            ) from exc
-    return records
-
-
-def _label(answer: int | str, options: tuple[str, ...]) -> str:
+def _label(answer: int | str | None, options: tuple[str, ...]) -> str | None:
+    if answer is None:  # no option is right (see QASample)
+        return None
     return option_letter(answer) if options and isinstance(answer, int) else str(answer)
-
-
-def _claim_folder(out: Path, config: EvalConfig) -> None:
-    """A folder holds one run: refuse to mix answers of two different configurations."""
-    path = out / CONFIG_FILE
-    identity = config.identity()
-    if path.exists():
-        previous = json.loads(path.read_text())
-        if previous != json.loads(json.dumps(identity)):
-            raise InputError(
-                f"{out} holds a run with a different configuration ({path}); "
-                "resume with the same arguments or choose another --out"
-            )
-    else:
-        path.write_text(json.dumps(identity, indent=1))

@@ -18,6 +18,10 @@ from framesift.errors import InputError
 
 Groups = tuple[tuple[str, str], ...]
 
+# Departures from a benchmark's own rules that a released file really contains, each scored as
+# that benchmark's evaluation code scores it (see the loader that sets it).
+ISSUES = ("duplicate_options", "answer_not_in_options", "empty_question", "empty_option")
+
 
 def make_groups(mapping: Mapping[str, object] | None = None, **groups: object) -> Groups:
     """Groups as a sorted tuple of ``(key, value)`` pairs, values as ``str``, ``None`` dropped."""
@@ -32,7 +36,11 @@ class QASample:
     ``video``: path relative to the benchmark's videos folder as the annotation gives it (with
     an extension if the format has one); ``Benchmark.video_file`` resolves it to a file.
     ``options``: the option texts without letter prefixes; empty for an open-ended question.
-    ``answer``: option index for multiple choice, reference text for open-ended.
+    ``answer``: option index for multiple choice, reference text for open-ended; ``None`` for a
+    multiple-choice question whose released answer is none of its options (MLVU ships a few):
+    every reply is then wrong, as the benchmark's own scorer has it.
+    ``issues``: how the released entry departs from its benchmark's rules (``ISSUES``), kept and
+    scored the way the benchmark's own code scores it; counted in ``results.json``.
     ``groups``: benchmark-specific breakdown keys as sorted ``(key, value)`` pairs (a tuple, so
     the sample stays hashable; a dict passed in is converted); ``group(key)`` and
     ``group_dict`` read them.
@@ -43,11 +51,12 @@ class QASample:
     video: str
     question: str
     options: tuple[str, ...]
-    answer: int | str
+    answer: int | str | None
     question_type: str | None = None
     groups: Groups = ()
     start: float | None = None
     end: float | None = None
+    issues: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # One validation point, so every loader rejects the same broken entries the same way.
@@ -59,15 +68,24 @@ class QASample:
             raise InputError(f"question {self.qid!r} names no video")
         if not self.question.strip():
             raise InputError(f"question {self.qid!r} has an empty question text")
+        unknown = sorted(set(self.issues) - set(ISSUES))
+        if unknown:
+            raise InputError(f"question {self.qid!r}: unknown issue(s) {unknown}; known: {ISSUES}")
         if self.options:
             if len(self.options) < 2:
                 raise InputError(f"question {self.qid!r} has a single option; need 2 or more")
-            if isinstance(self.answer, bool) or not isinstance(self.answer, int):
+            if self.answer is None:
+                if "answer_not_in_options" not in self.issues:
+                    raise InputError(
+                        f"question {self.qid!r} has no correct option; a loader marks such "
+                        "an entry with the 'answer_not_in_options' issue"
+                    )
+            elif isinstance(self.answer, bool) or not isinstance(self.answer, int):
                 raise InputError(
                     f"question {self.qid!r}: a multiple-choice answer must be an option index, "
                     f"got {self.answer!r}; convert it with normalize_answer"
                 )
-            if not 0 <= self.answer < len(self.options):
+            elif not 0 <= self.answer < len(self.options):
                 raise InputError(
                     f"question {self.qid!r}: answer index {self.answer} is out of range for "
                     f"{len(self.options)} options"

@@ -1,17 +1,33 @@
 """Benchmark annotation loaders: each turns one released format into ``QASample``s.
 
-``BENCHMARKS.build("nextqa")`` imports only that loader. Keyword arguments go to the loader
-(``BENCHMARKS.build("egoschema", answers=Path("subset_answers.json"))``).
+``BENCHMARKS.build("nextqa")`` imports only that loader; ``BENCHMARKS.get(name)`` is its class,
+for keyword arguments (``BENCHMARKS.get("egoschema")(answers=Path("subset_answers.json"))``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from framesift.eval.samples import QASample
 from framesift.registry import Registry
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A benchmark's headline number under the name and scale lmms-eval reports it.
+
+    ``name``: lmms-eval's metric key (``"videomme_perception_score"``), so a script written for
+    its results files finds the number in framesift's; ``scale``: 100 for a percentage, 1 for a
+    fraction; ``mean_over_types``: the mean of the per-question-type accuracies (MLVU's mean
+    over tasks) rather than the accuracy over all questions.
+    """
+
+    name: str = "accuracy"
+    scale: float = 1.0
+    mean_over_types: bool = False
 
 
 class Benchmark(Protocol):
@@ -24,10 +40,12 @@ class Benchmark(Protocol):
     returns the expected ``.mp4`` path (the caller reports the missing file).
     ``breakdown_keys``: what accuracy is reported per: ``"question_type"`` (the sample field)
     and group names (keys of ``sample.groups``); empty for overall accuracy only.
+    ``metric``: the headline number as lmms-eval names and scales it.
     """
 
     name: str
     breakdown_keys: tuple[str, ...]
+    metric: Metric
     skipped: int
 
     def load(self, annotations: Path) -> Iterator[QASample]: ...
@@ -52,4 +70,4 @@ BENCHMARKS: Registry[Benchmark] = Registry(
     },
 )
 
-__all__ = ["BENCHMARKS", "Benchmark"]
+__all__ = ["BENCHMARKS", "Benchmark", "Metric"]

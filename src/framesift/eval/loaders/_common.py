@@ -10,6 +10,7 @@ whether to skip it is the harness's decision, not the loader's.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from framesift.errors import InputError
+from framesift.eval.loaders import Metric
 from framesift.eval.samples import LETTERS, QASample
 
 Record = dict[str, Any]
@@ -38,8 +40,22 @@ def read_records(path: Path) -> Iterator[tuple[str, Record]]:
         yield loc, rec
 
 
+def read_text(path: Path) -> str:
+    """A whole annotation file as text: UTF-8 (a byte-order mark is dropped), or ``InputError``."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}") from e
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{path} is not UTF-8 text (byte {e.start} is {data[e.start]:#04x}); save it as UTF-8"
+        ) from e
+
+
 def _json(path: Path) -> Iterator[tuple[str, Any]]:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -66,10 +82,12 @@ def _jsonl(path: Path, text: str) -> Iterator[tuple[str, Any]]:
 
 
 def _csv(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    try:
         for rec in reader:
             yield f"line {reader.line_num}", rec
+    except csv.Error as e:
+        raise InputError(f"{path}: line {reader.line_num}: invalid CSV ({e})") from e
 
 
 def _parquet(path: Path) -> Iterator[tuple[str, Any]]:
@@ -80,7 +98,13 @@ def _parquet(path: Path) -> Iterator[tuple[str, Any]]:
             f"{path} is Parquet, which needs pyarrow: pip install 'framesift[eval]' "
             "(or convert it to JSON Lines)"
         ) from e
-    yield from ((f"row {i}", rec) for i, rec in enumerate(pq.read_table(path).to_pylist()))
+    import pyarrow
+
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except (OSError, pyarrow.ArrowException) as e:
+        raise InputError(f"{path} is not a readable Parquet file ({e})") from e
+    yield from ((f"row {i}", rec) for i, rec in enumerate(rows))
 
 
 @contextmanager
@@ -167,13 +191,16 @@ class BaseBenchmark:
     """Reads records, turns each into a ``QASample`` with ``parse``, locates faults.
 
     ``parse`` returns ``None`` for a question without a ground-truth answer (EgoSchema outside
-    the public subset, LongVideoBench test split, ActivityNet-QA questions missing from the
+    the public subset, test splits that hide answers, ActivityNet-QA questions missing from the
     answers file): such questions are skipped and counted in ``skipped``, since accuracy cannot
-    count them. If *every* question lacks an answer, loading raises instead of yielding nothing.
+    count them. Loading raises instead of yielding nothing when *every* question lacks an
+    answer or the file holds no question at all, and when two questions share an id (a resumed
+    run keys its answers by id, so one of them would be lost).
     """
 
     name: str = ""
     breakdown_keys: tuple[str, ...] = ()
+    metric = Metric()
     answers_hint = "this file carries no ground-truth answers"
 
     def __init__(self) -> None:
@@ -188,7 +215,7 @@ class BaseBenchmark:
         return self._samples([path])
 
     def _samples(self, paths: Sequence[Path]) -> Iterator[QASample]:
-        yielded = 0
+        seen: dict[str, str] = {}  # qid -> where it first appeared
         for path in paths:
             for index, (loc, rec) in enumerate(read_records(path)):
                 with located(path, loc):
@@ -196,13 +223,21 @@ class BaseBenchmark:
                 if sample is None:
                     self.skipped += 1
                     continue
-                yielded += 1
+                first = seen.setdefault(sample.qid, f"{path.name}: {loc}")
+                if first != f"{path.name}: {loc}":
+                    raise InputError(
+                        f"{path}: {loc}: question id {sample.qid!r} is already used at "
+                        f"{first}; every question needs its own id"
+                    )
                 yield sample
-        if yielded == 0 and self.skipped:
+        files = ", ".join(map(str, paths))
+        if not seen and self.skipped:
             raise InputError(
-                f"none of the {self.skipped} {self.name} questions in "
-                f"{', '.join(map(str, paths))} has a ground-truth answer: {self.answers_hint}"
+                f"none of the {self.skipped} {self.name} questions in {files} has a "
+                f"ground-truth answer: {self.answers_hint}"
             )
+        if not seen:
+            raise InputError(f"{files} holds no {self.name} questions")
 
     def parse(self, rec: Record, index: int, source: Path) -> QASample | None:
         """One record (``index``: 0-based position in ``source``) -> sample, or ``None``."""
@@ -214,9 +249,9 @@ class BaseBenchmark:
 
 def load_json(path: Path, what: str) -> Any:
     """A whole JSON file that is not a list of QA records (an answers map, a video-id map)."""
+    if not path.is_file():
+        raise InputError(f"{what} not found (or not a file): {path}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise InputError(f"{what} not found: {path}") from e
+        return json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: line {e.lineno}: invalid JSON ({e.msg})") from e

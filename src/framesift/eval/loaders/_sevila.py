@@ -12,7 +12,9 @@ them). A file is a JSON array (or JSON Lines) of::
 TVQA keep the split strings of their ``ts`` field); VLEP has no ``question``. The original
 TVQA/How2QA JSON Lines (``vid_name``, ``q``, ``answer_idx``, ``ts: "20.16-25.12"``) and VLEP
 (``events: [e0, e1]``, ``ts: [s, e]``, ``example_id``) load through the same parser, which is the
-conversion the SeViLA notebook does, so both spellings give the same samples.
+conversion the SeViLA notebook does, so both spellings give the same samples. An entry without
+``answer``/``answer_idx`` (the public test splits hide them) is skipped and counted, as
+LongVideoBench and EgoSchema questions without an answer are.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class SevilaBenchmark(BaseBenchmark):
     fixed_question: str | None = None
 
     def parse(self, rec: Record, index: int, source: Path) -> QASample | None:
+        if rec.get("answer") is None and rec.get("answer_idx") is None:
+            return None
         if rec.get("qid") is not None:
             qid = text(rec, "qid")
         elif rec.get("example_id") is not None:

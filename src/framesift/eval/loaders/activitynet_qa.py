@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from framesift.errors import InputError
+from framesift.eval.loaders import Metric
 from framesift.eval.loaders._common import (
     BaseBenchmark,
     Record,
@@ -47,6 +48,7 @@ TYPE_NAMES = (
 class ActivityNetQA(BaseBenchmark):
     name = "activitynet_qa"
     breakdown_keys = ("question_type", "family")
+    metric = Metric("exact_match")  # lmms-eval scores with a GPT judge (gpt_eval_accuracy)
     answers_hint = "put <split>_a.json next to <split>_q.json or pass answers=<path>"
 
     def __init__(self, answers: Path | None = None) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from framesift.errors import InputError
+from framesift.eval.loaders import Metric
 from framesift.eval.loaders._common import BaseBenchmark, Record, load_json, text
 from framesift.eval.samples import QASample, normalize_answer
 
@@ -27,6 +28,7 @@ ANSWERS_FILE = "subset_answers.json"
 
 class EgoSchema(BaseBenchmark):
     name = "egoschema"
+    metric = Metric("score")  # lmms-eval's egoschema_subset: the answered subset, a fraction
     answers_hint = f"put {ANSWERS_FILE} next to the questions or pass answers=<path>"
 
     def __init__(self, answers: Path | None = None) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from framesift.eval.loaders import Metric
 from framesift.eval.loaders._common import (
     BaseBenchmark,
     Record,
@@ -33,6 +34,7 @@ from framesift.eval.samples import QASample, make_groups, normalize_answer
 class LongVideoBench(BaseBenchmark):
     name = "longvideobench"
     breakdown_keys = ("question_type", "duration_group")
+    metric = Metric("lvb_acc")
     answers_hint = "test-split files hide correct_choice; use lvb_val.json"
 
     def parse(self, rec: Record, index: int, source: Path) -> QASample | None:

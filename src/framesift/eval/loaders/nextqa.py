@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from framesift.errors import InputError
+from framesift.eval.loaders import Metric
 from framesift.eval.loaders._common import Record, find_video, load_json, text
 from framesift.eval.loaders._sevila import SevilaBenchmark
 from framesift.eval.samples import Groups, QASample, make_groups
@@ -35,6 +36,7 @@ MAP_FILE = "map_vid_vidorID.json"
 class NExTQA(SevilaBenchmark):
     name = "nextqa"
     breakdown_keys = ("question_type", "group")
+    metric = Metric("exact_match")  # lmms-eval's nextqa_mc_test
 
     def __init__(self, video_map: Path | None = None) -> None:
         super().__init__()

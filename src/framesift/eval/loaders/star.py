@@ -28,6 +28,7 @@ TYPES = ("Interaction", "Sequence", "Prediction", "Feasibility")
 class STAR(SevilaBenchmark):
     name = "star"
     breakdown_keys = ("question_type",)
+    answers_hint = "STAR_test.json hides the answers; use STAR_val.json"
 
     def parse(self, rec: Record, index: int, source: Path) -> QASample | None:
         if "choices" in rec:  # original STAR entry -> the SeViLA line the notebook would write
@@ -38,7 +39,7 @@ class STAR(SevilaBenchmark):
                 "question": text(rec, "question"),
                 **{f"a{i}": text(c, "choice") for i, c in enumerate(choices)},
                 "num_option": len(choices),
-                "answer": field(rec, "answer"),  # option text; normalize_answer maps it
+                "answer": rec.get("answer"),  # option text (none in STAR_test.json)
                 "start": rec.get("start"),
                 "end": rec.get("end"),
             }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from framesift.eval.loaders import Metric
 from framesift.eval.loaders._common import (
     BaseBenchmark,
     Record,
@@ -33,6 +34,7 @@ from framesift.eval.samples import QASample, make_groups, normalize_answer
 class VideoMME(BaseBenchmark):
     name = "videomme"
     breakdown_keys = ("question_type", "duration", "domain")
+    metric = Metric("videomme_perception_score", scale=100)
 
     def parse(self, rec: Record, index: int, source: Path) -> QASample | None:
         options = strip_letter_prefixes(text_list(field(rec, "options"), "options"))
