@@ -113,7 +113,7 @@ def bench_selectors(dim: int = 384, budget: int = 32) -> list[str]:
     # DKS with floor -1 visits frames until K are chosen: its worst case, K redundancy sweeps.
     params = {"dks": {"relevance_floor": -1.0, "redundancy_ceiling": 0.9}}
     for name in ("uniform", "topk", "dks", "bolt", "aks"):
-        selector = SELECTORS.build(name, **params.get(name, {}))
+        selector = SELECTORS.build(name, params.get(name))
         ms = []
         for n in (1_000, 10_000):
             relevance, emb = inputs[n]

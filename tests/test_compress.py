@@ -52,7 +52,7 @@ def test_registry_names_and_lazy_import():
 
 def test_dfm_favours_query_patches_and_penalises_keyframe_repeats():
     x, k, q = orthonormal_case()
-    w = MERGERS.build("dfm", temperature=1.0).merge(x, k, q)[0, :4]  # weights of patches 0..3
+    w = MERGERS.build("dfm", {"temperature": 1.0}).merge(x, k, q)[0, :4]  # weights of patches 0..3
     expected = torch.softmax(torch.tensor([1.0, -1.0, 0.0, 0.0]), dim=0)
     torch.testing.assert_close(w, expected)
     assert w[0] > w[2] == w[3] > w[1]
@@ -66,14 +66,16 @@ def test_dfm_identity_equals_einsum_reference():
         torch.randn(16),
     )
     for t in (0.01, DEFAULT_TEMPERATURE, 1.0):
-        got = MERGERS.build("dfm", temperature=t).merge(x, k, q)
+        got = MERGERS.build("dfm", {"temperature": t}).merge(x, k, q)
         torch.testing.assert_close(got, einsum_dfm(x, k, q, t), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(MERGERS.build("dfm").merge(x, k, q), einsum_dfm(x, k, q, 0.1))
 
 
 def test_dfm_temperature_sharpens_towards_argmax():
     x, k, q = orthonormal_case()
-    top = [MERGERS.build("dfm", temperature=t).merge(x, k, q)[0, 0].item() for t in (1e3, 1, 0.1)]
+    top = [
+        MERGERS.build("dfm", {"temperature": t}).merge(x, k, q)[0, 0].item() for t in (1e3, 1, 0.1)
+    ]
     assert top[0] == pytest.approx(0.25, abs=1e-3)  # hot: the mean of the 4 patches
     assert top[0] < top[1] < top[2]
     assert top[2] == pytest.approx(1.0, abs=1e-4)  # cold: the query patch alone
@@ -95,7 +97,7 @@ def test_dfm_rejects_bad_shapes_and_temperature():
     with pytest.raises(InputError, match="query"):
         MERGERS.build("dfm").merge(x, x, torch.zeros(4))
     with pytest.raises(InputError, match="temperature"):
-        MERGERS.build("dfm", temperature=0.0)
+        MERGERS.build("dfm", {"temperature": 0.0})
 
 
 def test_learned_identity_init_equals_training_free_at_same_temperature():
@@ -108,7 +110,7 @@ def test_learned_identity_init_equals_training_free_at_same_temperature():
         torch.randn(16),
     )
     learned = DFMMerger(projections=proj).merge(x, k, q)
-    torch.testing.assert_close(learned, MERGERS.build("dfm", temperature=0.01).merge(x, k, q))
+    torch.testing.assert_close(learned, MERGERS.build("dfm", {"temperature": 0.01}).merge(x, k, q))
 
 
 def test_learned_round_trips_through_safetensors(tmp_path):
@@ -122,7 +124,7 @@ def test_learned_round_trips_through_safetensors(tmp_path):
     for name, value in proj.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], value, rtol=0, atol=0)
     x, k, q = torch.randn(2, 4, 16), torch.randn(2, 4, 16), torch.randn(16)
-    from_path = MERGERS.build("dfm", weights=str(tmp_path / "dfm.safetensors"))
+    from_path = MERGERS.build(f"dfm:{tmp_path / 'dfm.safetensors'}")
     torch.testing.assert_close(from_path.merge(x, k, q), DFMMerger(projections=proj).merge(x, k, q))
 
 
@@ -152,7 +154,7 @@ def test_learned_load_errors(tmp_path):
     with pytest.raises(InputError, match="safetensors"):
         DFMProjections.load(tmp_path / "junk.safetensors")
     with pytest.raises(InputError, match="not found"):
-        MERGERS.build("dfm", weights=str(tmp_path / "missing.safetensors"))
+        MERGERS.build(f"dfm:{tmp_path / 'missing.safetensors'}")
     with pytest.raises(InputError, match="not both"):
         DFMMerger(projections=DFMProjections(8), weights=path)
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 from tiny_models import save_tiny_llava_onevision
 
+from framesift.answer import AnswerRequest, Evidence
 from framesift.answer.llava_ov import LlavaOneVisionAnswerer
 from framesift.compress import MERGERS, compress_frames
 from framesift.decode import Resize
@@ -24,7 +25,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def answerer(folder):
-    return LlavaOneVisionAnswerer(str(folder), encoder=object(), max_new_tokens=4, device="cpu")
+    return LlavaOneVisionAnswerer(str(folder), max_new_tokens=4, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,11 @@ def _sequence(answerer, frames, keyframes, merger="dfm"):
     return compress_frames(patches, times, np.asarray(keyframes), query, MERGERS.build(merger))
 
 
+def _answer(answerer, question, options, sequence):
+    evidence = Evidence("clip.mp4", sequence.times[:0], np.zeros((0, 1)), np.zeros(0))
+    return answerer.answer(AnswerRequest(question, options, evidence, sequence))
+
+
 def _captured_inputs(answerer, *args):
     """The inputs_embeds the language model receives first (the whole prompt), and the answer."""
     seen = []
@@ -48,7 +54,7 @@ def _captured_inputs(answerer, *args):
 
     handle = answerer.model.model.language_model.register_forward_pre_hook(hook, with_kwargs=True)
     try:
-        answer = answerer.answer_tokens(*args)
+        answer = _answer(answerer, *args)
     finally:
         handle.remove()
     return seen[0][0], answer  # (L, D)
@@ -114,8 +120,8 @@ def test_model_input_layout(answerer, frames):
 def test_modes_answer_deterministically(answerer, frames, mode):
     seq = _sequence(answerer, frames, [0, 3])
     answerer.mode = mode
-    first = answerer.answer_tokens(QUESTION, OPTIONS, seq)
-    assert first == answerer.answer_tokens(QUESTION, OPTIONS, seq)
+    first = _answer(answerer, QUESTION, OPTIONS, seq)
+    assert first == _answer(answerer, QUESTION, OPTIONS, seq)
     if mode == "likelihood":
         assert 0 <= first.index < 3 and first.text == OPTIONS[first.index]
         assert len(first.option_scores) == 3 and first.index == int(np.argmax(first.option_scores))
@@ -128,18 +134,18 @@ def test_letter_mode_reads_the_reply(answerer, frames, monkeypatch):
     seq = _sequence(answerer, frames, [2])
     answerer.mode = "letter"
     monkeypatch.setattr(answerer, "_generate", lambda *_: "The answer is (B).")
-    assert answerer.answer_tokens(QUESTION, OPTIONS, seq).index == 1
+    assert _answer(answerer, QUESTION, OPTIONS, seq).index == 1
     monkeypatch.setattr(answerer, "_generate", lambda *_: "maybe a dog")
-    answer = answerer.answer_tokens(QUESTION, OPTIONS, seq)
+    answer = _answer(answerer, QUESTION, OPTIONS, seq)
     assert (answer.index, answer.text, answer.option_scores) == (-1, "maybe a dog", [])
 
 
 def test_open_ended_generates(answerer, frames):
     seq = _sequence(answerer, frames, [0, 5], merger="drop")
     answerer.mode = "likelihood"  # open-ended questions generate whatever the mode
-    answer = answerer.answer_tokens("Describe the video.", [], seq)
+    answer = _answer(answerer, "Describe the video.", [], seq)
     assert answer.index == -1 and answer.option_scores == [] and isinstance(answer.text, str)
-    assert answer == answerer.answer_tokens("Describe the video.", [], seq)
+    assert answer == _answer(answerer, "Describe the video.", [], seq)
 
 
 def test_rejects_bad_arguments(folder, answerer, frames):
@@ -147,4 +153,4 @@ def test_rejects_bad_arguments(folder, answerer, frames):
         LlavaOneVisionAnswerer(str(folder), mode="sample")
     seq = _sequence(answerer, frames, [0])
     with pytest.raises(InputError, match="2 or more"):
-        answerer.answer_tokens(QUESTION, ["only"], seq)
+        _answer(answerer, QUESTION, ["only"], seq)

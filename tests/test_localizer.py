@@ -11,7 +11,9 @@ from framesift.decode import Resize, Sampling, decode_at, decode_frames
 from framesift.encode import build_encoder
 from framesift.errors import InputError
 from framesift.pipeline import Pipeline
+from framesift.select import SelectionRequest
 from framesift.select.localizer import VLMLocalizer, localizer_text
+from framesift.source import VideoFile
 from framesift.synth import write_video
 
 QUESTION = "What number is written on the frame?"
@@ -24,7 +26,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def localizer(folder):
-    return VLMLocalizer(str(folder), batch_size=3, device="cpu", relevance_floor=0.2)
+    return VLMLocalizer(str(folder), batch_size=3, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +35,20 @@ def video(tmp_path_factory):
     path = tmp_path_factory.mktemp("video") / "clip.mp4"
     write_video(path, (index_frame(k) for k in range(16)), fps=4)
     return str(path)
+
+
+def _select(localizer, video: str, times: np.ndarray, budget: int) -> np.ndarray:
+    """The localizer's pick among candidates at ``times``, as the pipeline asks it."""
+    n = len(times)
+    request = SelectionRequest(
+        relevance=np.zeros(n),
+        embeddings=np.zeros((n, 1), np.float32),
+        budget=budget,
+        times=times,
+        question=QUESTION,
+        frames=VideoFile(video).frames(times),
+    )
+    return localizer.select(request)
 
 
 def _pool(video: str, fps: float = 2.0) -> np.ndarray:
@@ -53,35 +69,37 @@ def test_prompt_is_sevilas_localizer_question():
 
 def test_scores_budget_order_and_determinism(localizer, video):
     times = _pool(video)  # 8 candidates
-    chosen = localizer.select_frames(video, times, QUESTION, 3)
+    chosen = _select(localizer, video, times, 3)
     scores = localizer.last_scores
     assert scores.shape == (len(times),) and scores.dtype == np.float64
     assert ((scores >= 0) & (scores <= 1)).all()
     assert chosen.dtype == np.int64 and len(chosen) == 3 and (np.diff(chosen) > 0).all()
     expected = np.sort(np.argsort(-scores, kind="stable")[:3])  # top 3, ties to the earlier
     np.testing.assert_array_equal(chosen, expected)
-    again = localizer.select_frames(video, times, QUESTION, 3)
+    again = _select(localizer, video, times, 3)
     np.testing.assert_array_equal(again, chosen)
     np.testing.assert_array_equal(localizer.last_scores, scores)
-    everything = localizer.select_frames(video, times, QUESTION, 50)
+    everything = _select(localizer, video, times, 50)
     np.testing.assert_array_equal(everything, np.arange(len(times)))
 
 
 def test_batching_does_not_change_scores(localizer, video):
     times = _pool(video)
-    batched = localizer.score_frames(video, times, QUESTION)
-    localizer.batch_size = localizer.vlm.patch_encoder.batch_size = len(times)
+    batched = localizer.score_frames(VideoFile(video).frames(times), len(times), QUESTION)
+    localizer.batch_size = localizer.vlm.patches.batch_size = len(times)
     try:
-        whole = localizer.score_frames(video, times, QUESTION)
+        whole = localizer.score_frames(VideoFile(video).frames(times), len(times), QUESTION)
     finally:
-        localizer.batch_size = localizer.vlm.patch_encoder.batch_size = 3
+        localizer.batch_size = localizer.vlm.patches.batch_size = 3
     np.testing.assert_allclose(batched, whole, atol=1e-5)
 
 
 def test_question_changes_the_scores(localizer, video):
     times = _pool(video)
-    other = localizer.score_frames(video, times, "Is the sky blue?")
-    assert not np.allclose(localizer.score_frames(video, times, QUESTION), other)
+    other = localizer.score_frames(VideoFile(video).frames(times), len(times), "Is the sky blue?")
+    assert not np.allclose(
+        localizer.score_frames(VideoFile(video).frames(times), len(times), QUESTION), other
+    )
 
 
 @pytest.mark.parametrize("gop", [None, 4])
@@ -102,12 +120,12 @@ def test_candidate_frames_are_redecoded_exactly(tmp_path, gop):
 def test_rejects_times_that_are_not_frame_times(localizer, video):
     times = _pool(video)
     with pytest.raises(InputError, match="did not decode to its own frame"):
-        localizer.score_frames(video, times + 0.1, QUESTION)  # between two frames
-    with pytest.raises(InputError, match="strictly increasing"):
-        localizer.score_frames(video, times[::-1], QUESTION)
+        _select(localizer, video, times + 0.1, 2)  # between two frames
+    with pytest.raises(InputError, match="did not decode to its own frame"):
+        _select(localizer, video, times[::-1].copy(), 2)
     with pytest.raises(InputError, match="budget"):
-        localizer.select_frames(video, times, QUESTION, 0)
-    empty = localizer.select_frames(video, np.empty(0), QUESTION, 2)
+        _select(localizer, video, times, 0)
+    empty = _select(localizer, video, np.empty(0), 2)
     assert empty.dtype == np.int64 and len(empty) == 0 and len(localizer.last_scores) == 0
 
 

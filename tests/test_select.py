@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from framesift.errors import InputError
-from framesift.select import SELECTORS
+from framesift.select import SELECTORS, SelectionRequest
 
 NAMES = ["uniform", "topk", "dks", "bolt", "aks"]
 EXACT_LENGTH = NAMES  # every selector spends min(budget, N)
@@ -51,7 +51,7 @@ def uniform_reference(n: int, k: int) -> list[int]:
 def test_contract(name, problem):
     relevance, embeddings, budget = problem
     selector = SELECTORS.build(name)
-    out = selector.select(relevance, embeddings, budget)
+    out = selector.select(SelectionRequest(relevance, embeddings, budget))
     n = len(relevance)
     assert out.dtype == np.int64 and out.ndim == 1
     assert len(out) <= min(budget, n)
@@ -59,12 +59,16 @@ def test_contract(name, problem):
         assert len(out) == min(budget, n)
     assert np.all(np.diff(out) > 0), "indices must be strictly increasing (temporal order)"
     assert np.all((out >= 0) & (out < n))
-    assert np.array_equal(out, selector.select(relevance, embeddings, budget)), "deterministic"
+    assert np.array_equal(out, selector.select(SelectionRequest(relevance, embeddings, budget))), (
+        "deterministic"
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_empty_video_gives_empty_selection(name):
-    out = SELECTORS.build(name).select(np.zeros(0), np.zeros((0, 4), np.float32), 8)
+    out = SELECTORS.build(name).select(
+        SelectionRequest(np.zeros(0), np.zeros((0, 4), np.float32), 8)
+    )
     assert out.dtype == np.int64 and out.shape == (0,)
 
 
@@ -72,7 +76,9 @@ def test_empty_video_gives_empty_selection(name):
 @pytest.mark.parametrize("budget", [7, 8, 100])
 def test_budget_at_least_n_gives_every_frame(name, budget):
     rng = np.random.default_rng(0)
-    out = SELECTORS.build(name).select(rng.uniform(0, 1, 7), unit_rows(rng, 7, 4), budget)
+    out = SELECTORS.build(name).select(
+        SelectionRequest(rng.uniform(0, 1, 7), unit_rows(rng, 7, 4), budget)
+    )
     assert out.tolist() == list(range(7))
 
 
@@ -81,7 +87,9 @@ def test_budget_at_least_n_gives_every_frame(name, budget):
 def test_bad_budget_raises(name, budget):
     rng = np.random.default_rng(0)
     with pytest.raises(InputError, match="budget"):
-        SELECTORS.build(name).select(rng.uniform(0, 1, 5), unit_rows(rng, 5, 4), budget)
+        SELECTORS.build(name).select(
+            SelectionRequest(rng.uniform(0, 1, 5), unit_rows(rng, 5, 4), budget)
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -98,7 +106,7 @@ def test_bad_budget_raises(name, budget):
 )
 def test_bad_inputs_raise(name, relevance, embeddings):
     with pytest.raises(InputError):
-        SELECTORS.build(name).select(relevance, embeddings, 2)
+        SELECTORS.build(name).select(SelectionRequest(relevance, embeddings, 2))
 
 
 @pytest.mark.parametrize(
@@ -113,7 +121,7 @@ def test_bad_inputs_raise(name, relevance, embeddings):
 )
 def test_bad_parameters_raise(name, params):
     with pytest.raises(InputError):
-        SELECTORS.build(name, **params)
+        SELECTORS.build(name, params)
 
 
 def test_unknown_selector_lists_valid_names():
@@ -129,7 +137,9 @@ def test_unknown_selector_lists_valid_names():
 @FAST
 @given(n=st.integers(1, 500), budget=st.integers(1, 600))
 def test_uniform_is_evenly_spaced(n, budget):
-    out = SELECTORS.build("uniform").select(np.zeros(n), np.zeros((n, 1), np.float32), budget)
+    out = SELECTORS.build("uniform").select(
+        SelectionRequest(np.zeros(n), np.zeros((n, 1), np.float32), budget)
+    )
     k = min(n, budget)
     assert out.tolist() == uniform_reference(n, k)
     assert set(np.diff(out).tolist()) <= {n // k, -(-n // k)}
@@ -139,7 +149,7 @@ def test_uniform_is_evenly_spaced(n, budget):
 @given(problem=problems())
 def test_topk_matches_sort_reference(problem):
     relevance, embeddings, budget = problem
-    out = SELECTORS.build("topk").select(relevance, embeddings, budget)
+    out = SELECTORS.build("topk").select(SelectionRequest(relevance, embeddings, budget))
     by_score = sorted(range(len(relevance)), key=lambda i: (-relevance[i], i))
     assert out.tolist() == sorted(by_score[:budget])
 
@@ -194,9 +204,9 @@ def test_dks_matches_bruteforce_reference(problem, params):
     relevance, embeddings, budget = problem
     floor, ceiling = params
     assume(cosine_margin(embeddings, ceiling) > 1e-4)  # float32 rounding cannot flip a pair
-    dks = SELECTORS.build("dks", relevance_floor=floor, redundancy_ceiling=ceiling)
+    dks = SELECTORS.build("dks", {"relevance_floor": floor, "redundancy_ceiling": ceiling})
     expected = dks_reference(relevance, embeddings, budget, floor, ceiling)
-    assert dks.select(relevance, embeddings, budget).tolist() == expected
+    assert dks.select(SelectionRequest(relevance, embeddings, budget)).tolist() == expected
 
 
 @FAST
@@ -205,22 +215,27 @@ def test_dks_relevance_picks_are_relevant_and_not_redundant(problem, params):
     relevance, embeddings, budget = problem
     floor, ceiling = params
     assume(cosine_margin(embeddings, ceiling) > 1e-4)
-    dks = SELECTORS.build("dks", relevance_floor=floor, redundancy_ceiling=ceiling)
-    picked = dks.select_relevant(relevance, embeddings, budget)
+    dks = SELECTORS.build("dks", {"relevance_floor": floor, "redundancy_ceiling": ceiling})
+    picked = dks.select_relevant(SelectionRequest(relevance, embeddings, budget))
     assert len(picked) <= budget
     assert np.all(relevance[picked] >= floor)
     assert np.all(np.diff(relevance[picked]) <= 0), "visited by decreasing relevance"
     sim = embeddings[picked] @ embeddings[picked].T
     assert not np.any(np.triu(sim, k=1) > ceiling), "two relevance picks are redundant"
-    assert set(picked.tolist()) <= set(dks.select(relevance, embeddings, budget).tolist())
+    assert set(picked.tolist()) <= set(
+        dks.select(SelectionRequest(relevance, embeddings, budget)).tolist()
+    )
 
 
 def test_dks_falls_back_to_uniform_below_floor():
     rng = np.random.default_rng(1)
     relevance = rng.uniform(-0.5, 0.19, 100)
     embeddings = unit_rows(rng, 100, 8)
-    out = SELECTORS.build("dks").select(relevance, embeddings, 10)
-    assert out.tolist() == SELECTORS.build("uniform").select(relevance, embeddings, 10).tolist()
+    out = SELECTORS.build("dks").select(SelectionRequest(relevance, embeddings, 10))
+    assert (
+        out.tolist()
+        == SELECTORS.build("uniform").select(SelectionRequest(relevance, embeddings, 10)).tolist()
+    )
 
 
 def test_dks_fills_leftover_budget_into_largest_gaps():
@@ -229,7 +244,7 @@ def test_dks_fills_leftover_budget_into_largest_gaps():
     embeddings = np.tile(unit_rows(np.random.default_rng(2), 1, 8), (n, 1))
     relevance = np.full(n, 0.3)
     relevance[20] = 0.9
-    out = SELECTORS.build("dks").select(relevance, embeddings, 5)
+    out = SELECTORS.build("dks").select(SelectionRequest(relevance, embeddings, 5))
     assert 20 in out.tolist()
     # the 80-frame stretch after the keyframe gets 3 frames, the 20 before it 1
     assert out.tolist() == [9, 20, 40, 60, 80]
@@ -249,7 +264,7 @@ def test_dks_memory_is_linear_in_n(clustered):
     dks = SELECTORS.build("dks")
     tracemalloc.start()
     start = time.perf_counter()
-    out = dks.select(relevance, embeddings, budget)
+    out = dks.select(SelectionRequest(relevance, embeddings, budget))
     elapsed = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -282,7 +297,9 @@ def test_bolt_follows_reference_when_samples_are_distinct(n, budget, seed, alpha
     relevance = rng.uniform(0.0, 0.4, n)
     expected = bolt_reference(relevance, budget, alpha)
     assume(len(np.unique(expected)) == budget)
-    out = SELECTORS.build("bolt", alpha=alpha).select(relevance, unit_rows(rng, n, 4), budget)
+    out = SELECTORS.build("bolt", {"alpha": alpha}).select(
+        SelectionRequest(relevance, unit_rows(rng, n, 4), budget)
+    )
     assert out.tolist() == expected.tolist()
 
 
@@ -290,7 +307,7 @@ def test_bolt_concentrates_on_relevant_region():
     rng = np.random.default_rng(4)
     relevance = 0.2 + 0.02 * rng.uniform(0, 1, 300)
     relevance[140:160] = 0.8 + 0.02 * rng.uniform(0, 1, 20)
-    out = SELECTORS.build("bolt").select(relevance, unit_rows(rng, 300, 8), 16)
+    out = SELECTORS.build("bolt").select(SelectionRequest(relevance, unit_rows(rng, 300, 8), 16))
     assert len(out) == 16
     assert np.sum((out >= 140) & (out < 160)) >= 12
 
@@ -298,12 +315,16 @@ def test_bolt_concentrates_on_relevant_region():
 def test_bolt_refills_duplicates_next_to_them():
     relevance = np.zeros(50)
     relevance[25] = 1.0  # every quantile lands on frame 25
-    out = SELECTORS.build("bolt").select(relevance, np.ones((50, 1), np.float32), 5)
+    out = SELECTORS.build("bolt").select(
+        SelectionRequest(relevance, np.ones((50, 1), np.float32), 5)
+    )
     assert out.tolist() == [23, 24, 25, 26, 27]
 
 
 def test_bolt_constant_relevance_is_uniform():
-    out = SELECTORS.build("bolt").select(np.full(40, 0.3), np.ones((40, 1), np.float32), 4)
+    out = SELECTORS.build("bolt").select(
+        SelectionRequest(np.full(40, 0.3), np.ones((40, 1), np.float32), 4)
+    )
     assert out.tolist() == uniform_reference(40, 4)
 
 
@@ -314,7 +335,7 @@ def test_aks_takes_the_spike_when_there_is_one():
     rng = np.random.default_rng(5)
     relevance = 0.1 * rng.uniform(0, 1, 256)
     relevance[100:108] = 1.0
-    out = SELECTORS.build("aks").select(relevance, unit_rows(rng, 256, 8), 8)
+    out = SELECTORS.build("aks").select(SelectionRequest(relevance, unit_rows(rng, 256, 8), 8))
     assert out.tolist() == list(range(100, 108))
 
 
@@ -322,13 +343,15 @@ def test_aks_takes_the_spike_when_there_is_one():
 def test_aks_spreads_when_relevance_is_not_concentrated(flat):
     rng = np.random.default_rng(6)
     relevance = np.full(256, 0.4) if flat else rng.uniform(0, 1, 256)
-    out = SELECTORS.build("aks").select(relevance, unit_rows(rng, 256, 8), 8)
+    out = SELECTORS.build("aks").select(SelectionRequest(relevance, unit_rows(rng, 256, 8), 8))
     assert np.bincount(out // 32, minlength=8).tolist() == [1] * 8  # one per eighth
 
 
 def test_aks_gives_the_odd_frame_to_the_more_relevant_half():
     relevance = np.zeros(256)
     relevance[:128] = np.linspace(0, 0.5, 128)  # left half more relevant, but not concentrated
-    out = SELECTORS.build("aks").select(relevance, np.ones((256, 1), np.float32), 5)
+    out = SELECTORS.build("aks").select(
+        SelectionRequest(relevance, np.ones((256, 1), np.float32), 5)
+    )
     assert len(out) == 5  # the reference's int(K / 2**depth) would return 4
     assert (out < 128).sum() > (out >= 128).sum()

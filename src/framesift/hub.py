@@ -100,6 +100,14 @@ def weights_identity(model_id: str, model: Any) -> str:
     return "unknown"
 
 
+def default_cache_dir() -> Path:
+    """``$FRAMESIFT_CACHE`` if set, else the platform's user cache folder: per-video features
+    and the files derived from installed models (exported graphs) live under it."""
+    import platformdirs
+
+    return Path(os.environ.get("FRAMESIFT_CACHE") or platformdirs.user_cache_dir("framesift"))
+
+
 class ModelCache:
     """Loaded models by key, built once. Thread-safe: a server's workers share one cache."""
 
@@ -115,3 +123,41 @@ class ModelCache:
 
     def __len__(self) -> int:
         return len(self._models)
+
+
+def resolve_device(device: str | None = "auto") -> str:
+    """``auto`` (or None): the first CUDA GPU when there is one, else the CPU; ``cpu``,
+    ``cuda`` and ``cuda:N`` as given, checked against what this machine has."""
+    import torch
+
+    device = (device or "auto").strip().lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise InputError(f"device {device!r} asked for, but this machine has no CUDA GPU")
+        index = device.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise InputError(
+                f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)"
+            )
+        return device
+    raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+def resolve_dtype(dtype: str | None, device: str) -> Any:
+    """A torch dtype: ``auto`` is float16 on a GPU and float32 on the CPU (half precision on
+    the CPU is slower, not faster)."""
+    import torch
+
+    dtype = (dtype or "auto").strip().lower()
+    if dtype not in DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if dtype == "auto":
+        return torch.float16 if device.startswith("cuda") else torch.float32
+    return getattr(torch, dtype)

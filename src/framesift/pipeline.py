@@ -1,29 +1,42 @@
 """The public entry point: ``Pipeline(...).ask(video, question, options)``.
 
-decode -> encode (cached per video) -> select -> answer. The encoder is loaded once per
-pipeline and every question on an already-seen video costs one text embedding, a selection
-and the answer.
+decode -> encode (cached per video) -> select -> compress -> answer. Parts are named in one
+grammar (``name[:argument]`` plus per-part parameters, see ``framesift.registry``), built once
+per pipeline, and share one ``ModelCache``: a localizer and an answerer of the same model hold
+one copy. What the pipeline prepares for a question follows what its parts declare: a
+selector gets one ``SelectionRequest`` (relevance, embeddings, times, the question, a frame
+reader), an answerer one ``AnswerRequest`` with a token sequence when it reads tokens.
+Every question on an already-seen video costs one text embedding, a selection and the answer.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from framesift.answer import ANSWERERS, Answer, Answerer, Evidence
-from framesift.cache import FeatureCache, default_cache_dir
+from framesift.answer import ANSWERERS, Answerer, AnswerRequest, Evidence
+from framesift.answer.choices import LETTERS, normalize_text
 from framesift.compress import MERGERS
 from framesift.decode import Sampling
 from framesift.encode import Encoder, build_encoder
 from framesift.errors import InputError
-from framesift.features import extract_features
-from framesift.select import SELECTORS, Selector, build_selector
+from framesift.hub import DTYPES, ModelCache
+from framesift.registry import PartSpec
+from framesift.select import SELECTORS, SelectionRequest, Selector
+from framesift.source import FeatureCache, Progress, VideoFile, VideoSource
+
+PARTS = ("selector", "answerer", "merge")  # the parts ``params`` may address
+
+
+def _option(help: str, metavar: str | None = None, flag: str | None = None) -> dict[str, Any]:
+    """Field metadata the CLI builds its options from (so defaults live only here)."""
+    return {"help": help, "metavar": metavar, "flag": flag}
 
 
 @dataclass
@@ -47,7 +60,7 @@ class AskResult:
     selector: str
     budget: int
     cached: bool
-    tokens: dict[str, int] | None = None  # visual tokens before/after compression (--merge)
+    tokens: dict[str, int] | None = None  # visual tokens before/after compression
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,34 +69,113 @@ class AskResult:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Everything that defines a pipeline; ``PipelineConfig(**json)`` rejects unknown keys."""
+    """Everything that defines a pipeline; ``PipelineConfig(**json)`` rejects unknown keys.
 
-    encoder: str = "bundled"
-    selector: str = "dks"
-    selector_params: dict[str, Any] = field(default_factory=dict)
-    budget: int = 8
-    fps: float = 1.0
-    frames: int | None = None  # a fixed number of evenly spaced candidates instead of fps
-    answerer: str = "similarity"  # "name" or "name:model id or folder", e.g. "llava-ov:<id>"
-    merge: str | None = None  # dfm | mean | drop: answer from the compressed token sequence
-    keyframe_pool: int = 1  # 2: keyframes pooled 2x2 as LLaVA-OneVision pools video frames
-    cache_dir: str | None = None  # None: the user cache folder (or $FRAMESIFT_CACHE)
-    use_cache: bool = True
+    ``params`` holds per-part parameters: ``{"selector": {"relevance_floor": 0.1}}``; the
+    parts are ``selector``, ``answerer`` and ``merge``.
+    """
+
+    encoder: str = field(
+        default="bundled",
+        metadata=_option(
+            "frame/text encoder: 'bundled' (offline: EfficientNet-Lite0 bridged to MiniLM) or "
+            "'hf:<hub id or folder>' for CLIP/SigLIP, e.g. hf:openai/clip-vit-base-patch32",
+            "NAME[:ARG]",
+        ),
+    )
+    selector: str = field(
+        default="dks",
+        metadata=_option(
+            "keyframe selector: uniform, topk, dks (ViLAMP's relevant-and-not-redundant "
+            "selection), bolt, aks, vila:CHECKPOINT (a trained ViLA Frame-Prompter), "
+            "vlm-localizer[:MODEL] (SeViLA's per-frame VLM localizer)",
+            "NAME[:ARG]",
+        ),
+    )
+    budget: int = field(default=8, metadata=_option("keyframes to keep", "K"))
+    fps: float = field(default=1.0, metadata=_option("candidate frames per second", "F"))
+    frames: int | None = field(
+        default=None,
+        metadata=_option("exactly N evenly spaced candidate frames instead of --fps", "N"),
+    )
+    answerer: str = field(
+        default="similarity",
+        metadata=_option(
+            "'similarity' (offline: the option that best matches a keyframe), "
+            "'llava-ov[:MODEL]' / 'llava-ov-likelihood[:MODEL]' (LLaVA-OneVision, default "
+            "llava-hf/llava-onevision-qwen2-0.5b-ov-hf), 'vila:CHECKPOINT'",
+            "NAME[:ARG]",
+        ),
+    )
+    merge: str | None = field(
+        default=None,
+        metadata=_option(
+            "answer from a compressed token sequence: keyframes keep their patch tokens, every "
+            "other frame becomes one token. dfm (ViLAMP's differential merging; dfm:WEIGHTS "
+            "for learned projections), mean, drop (keyframes only). Default: off for "
+            "similarity, drop for answerers that read tokens",
+            "NAME[:ARG]",
+        ),
+    )
+    keyframe_pool: int = field(
+        default=1,
+        metadata=_option("pool keyframe patch grids by S (2 = LLaVA-OneVision's 2x2)", "S"),
+    )
+    params: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata=_option(
+            "a part's parameter, repeatable: [PART.]KEY=VALUE with PART selector (the default), "
+            "answerer or merge, e.g. --param relevance_floor=0.1 --param "
+            "answerer.max_new_tokens=8",
+            "KEY=VALUE",
+            flag="--param",
+        ),
+    )
+    device: str = field(
+        default="auto",
+        metadata=_option("where models run: auto (a GPU when there is one), cpu, cuda[:N]"),
+    )
+    dtype: str = field(
+        default="auto",
+        metadata=_option(f"model precision: {', '.join(DTYPES)} (auto: float16 on a GPU)"),
+    )
+    cache_dir: str | None = field(
+        default=None,
+        metadata=_option("cache folder (default: $FRAMESIFT_CACHE or the user cache)", "DIR"),
+    )
+    use_cache: bool = field(default=True, metadata=_option("", flag="--no-cache"))
     progress: bool = False
 
     def __post_init__(self) -> None:
-        if self.budget < 1:
+        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1:
             raise InputError(f"budget must be at least 1 keyframe, got {self.budget}")
-        if not self.fps > 0:
-            raise InputError(f"fps must be positive, got {self.fps}")
+        if not self.fps > 0 or not np.isfinite(self.fps):
+            raise InputError(f"fps must be a positive number, got {self.fps}")
         if self.frames is not None and self.frames < 1:
             raise InputError(f"frames must be at least 1, got {self.frames}")
-        SELECTORS.get(self.selector.partition(":")[0])  # fail now, listing the valid names
-        ANSWERERS.get(self.answerer.partition(":")[0])
-        if self.merge is not None:
-            MERGERS.get(self.merge)
         if self.keyframe_pool < 1:
             raise InputError(f"keyframe_pool must be at least 1, got {self.keyframe_pool}")
+        unknown = sorted(set(self.params) - set(PARTS))
+        if unknown:
+            raise InputError(f"params for unknown parts {unknown}; parts: {', '.join(PARTS)}")
+        # every name, argument and parameter is checked now, before any model loads
+        SELECTORS.check(self.selector, self.params.get("selector"))
+        ANSWERERS.check(self.answerer, self.params.get("answerer"))
+        if self.merge is not None or "merge" in self.params:
+            MERGERS.check(self.merge or "drop", self.params.get("merge"))
+        if self.device.strip().lower() not in ("auto", "cpu", "cuda") and not (
+            self.device.startswith("cuda:") and self.device[5:].isdigit()
+        ):
+            raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.dtype not in DTYPES:
+            raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.cache_dir is not None and self.use_cache:
+            _check_cache_dir(Path(self.cache_dir))
+
+    @classmethod
+    def option_fields(cls) -> list[Any]:
+        """The fields the CLI offers as options (those with help)."""
+        return [f for f in fields(cls) if f.metadata.get("help") is not None]
 
 
 class Pipeline:
@@ -93,173 +185,269 @@ class Pipeline:
         """``Pipeline(budget=4)`` or ``Pipeline(PipelineConfig(...))``; pass a built ``encoder``
         to share one between pipelines."""
         self.config = config or PipelineConfig(**kwargs)
+        self.models = ModelCache()
         self._encoder = encoder
         self._answerer: Answerer | None = None
         self._selectors: dict[str, Selector] = {}  # built once: some load model weights
-        self.cache_root = Path(self.config.cache_dir or default_cache_dir())
-        self.cache = FeatureCache(self.cache_root / "features") if self.config.use_cache else None
+        self._mergers: dict[str, Any] = {}
+        self._lock = threading.RLock()  # parts are built once even when asks run in threads
+        self.cache_root = Path(self.config.cache_dir or _default_cache_dir())
+        self.cache = FeatureCache(self.cache_root) if self.config.use_cache else None
 
+    # ---- parts ---------------------------------------------------------------------------
     @property
     def encoder(self) -> Encoder:
-        if self._encoder is None:
-            self._encoder = build_encoder(self.config.encoder)
-        return self._encoder
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = build_encoder(self.config.encoder)
+            return self._encoder
+
+    def _context(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder,
+            "models": self.models,
+            "device": self.config.device,
+            "dtype": self.config.dtype,
+        }
 
     @property
     def answerer(self) -> Answerer:
-        """Built on first use: ``name`` or ``name:argument`` (a model id or folder)."""
-        if self._answerer is None:
-            name, _, argument = self.config.answerer.partition(":")
-            cls = ANSWERERS.get(name)
-            args = (argument,) if argument else ()
-            self._answerer = cls(*args, encoder=self.encoder)
-        return self._answerer
+        with self._lock:
+            if self._answerer is None:
+                self._answerer = ANSWERERS.build(
+                    self.config.answerer, self.config.params.get("answerer"), self._context()
+                )
+            return self._answerer
 
-    def build_selector(self, name: str | None = None) -> Selector:
-        """A selector (the configured one by default) with the encoder's score-scale defaults.
+    def selector(self, spec: str | None = None) -> Selector:
+        """A selector (the configured one by default) with the encoder's score-scale defaults;
+        the configured ``params["selector"]`` apply to the configured selector only."""
+        spec = spec or self.config.selector
+        with self._lock:
+            if spec not in self._selectors:
+                name = PartSpec.parse(spec).name
+                accepted = set(SELECTORS.parameters(name))
+                defaults = self.encoder.info.selector_defaults.get(name, {})
+                params = {k: v for k, v in defaults.items() if k in accepted}
+                if spec == self.config.selector:
+                    params.update(self.config.params.get("selector", {}))
+                self._selectors[spec] = SELECTORS.build(spec, params, self._context())
+            return self._selectors[spec]
 
-        ``selector_params`` override the defaults of the configured selector only.
-        """
-        spec = name or self.config.selector
-        if spec not in self._selectors:
-            params = self.encoder.info.selector_defaults.get(spec.partition(":")[0], {})
-            if spec == self.config.selector:
-                params = {**params, **self.config.selector_params}
-            self._selectors[spec] = build_selector(spec, **params)
-        return self._selectors[spec]
+    def _merger(self) -> Any:
+        spec = self.config.merge or "drop"
+        with self._lock:
+            if spec not in self._mergers:
+                self._mergers[spec] = MERGERS.build(
+                    spec, self.config.params.get("merge"), self._context()
+                )
+            return self._mergers[spec]
 
+    def _reads_tokens(self) -> bool:
+        """Whether questions are answered from a compressed token sequence."""
+        answerer = self.answerer
+        if answerer.needs_tokens or self.config.merge is not None:
+            if answerer.patch_encoder is None:
+                raise InputError(
+                    f"answerer {self.config.answerer!r} does not read visual tokens; drop "
+                    "--merge or choose an answerer that reads them (similarity, llava-ov)"
+                )
+            return True
+        return False
+
+    def load(self) -> float:
+        """Load every configured model now; returns the seconds it took."""
+        t0 = time.perf_counter()
+        _ = self.encoder, self.answerer, self.selector()
+        if self._reads_tokens():
+            self._merger()
+        return time.perf_counter() - t0
+
+    # ---- videos --------------------------------------------------------------------------
     def sampling(self, start: float | None = None, end: float | None = None) -> Sampling:
         """The candidate pool: ``frames`` evenly spaced frames if set, else ``fps``."""
         if self.config.frames is not None:
             return Sampling(fps=None, count=self.config.frames, start=start, end=end)
         return Sampling(fps=self.config.fps, start=start, end=end)
 
-    def _select(self, video, features, question, query, relevance) -> np.ndarray:
-        """The selector's richest ability: frames themselves, the question, or relevance."""
-        selector, budget = self.build_selector(), self.config.budget
-        if hasattr(selector, "select_frames"):
-            return selector.select_frames(str(video), features.times, question, budget)
-        if hasattr(selector, "select_for_query"):
-            return selector.select_for_query(query, features.embeddings, budget)
-        return selector.select(relevance, features.embeddings, budget)
+    def _patch_encoder(self) -> Any:
+        return self.answerer.patch_encoder if self._reads_tokens() else None
 
+    def index(
+        self,
+        video: str | os.PathLike | VideoSource,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        progress: Progress | None = None,
+    ) -> bool:
+        """Build the video's cache entries (features, and patch tokens when the answerer reads
+        them); returns whether they were all cached already."""
+        source = as_source(video)
+        extraction = source.extract(
+            self.sampling(start, end),
+            self.encoder,
+            self.cache,
+            patch_encoder=self._patch_encoder(),
+            progress=self.config.progress if progress is None else progress,
+        )
+        if extraction.patches is not None:
+            extraction.patches.close()
+        return extraction.cached
+
+    def is_indexed(
+        self,
+        video: str | os.PathLike | VideoSource,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> bool:
+        """Whether ``ask`` would find everything in the cache (no decoding to tell)."""
+        return as_source(video).is_extracted(
+            self.sampling(start, end), self.encoder, self.cache, patch_encoder=self._patch_encoder()
+        )
+
+    def relevance(
+        self,
+        video: str | os.PathLike | VideoSource,
+        text: str,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(times (N,), relevance (N,)) of every candidate frame to ``text``: a timeline."""
+        if not text or not text.strip():
+            raise InputError("the text is empty; say what to look for")
+        source = as_source(video)
+        extraction = source.extract(self.sampling(start, end), self.encoder, self.cache)
+        features = extraction.features
+        query = self.encoder.encode_text([text.strip()])[0]  # (D,)
+        return features.times, features.embeddings @ query
+
+    # ---- questions -----------------------------------------------------------------------
     def ask(
         self,
-        video: str | os.PathLike,
+        video: str | os.PathLike | VideoSource,
         question: str,
         options: list[str] | None = None,
         *,
         start: float | None = None,
         end: float | None = None,
+        selector: str | None = None,
+        budget: int | None = None,
     ) -> AskResult:
-        question = _check_question(question, options)
-        t_load = time.perf_counter()
-        encoder, _ = self.encoder, self.answerer  # weights load once per pipeline, not per ask
+        """Answer ``question`` about ``video`` (a file, or any ``VideoSource``). ``selector``
+        and ``budget`` override the configured ones for this question."""
+        question = check_question(question, options)
+        budget = self.config.budget if budget is None else budget
+        if selector is not None:
+            SELECTORS.check(selector)
+        source = as_source(video)
         t_start = time.perf_counter()
+        self.load()
+        chooser = self.selector(selector)
+        load_s = time.perf_counter() - t_start  # model weights: the first ask of a pipeline
         sampling = self.sampling(start, end)
-        extraction = extract_features(
-            video, sampling, encoder, self.cache, progress=self.config.progress
+        reads_tokens = self._reads_tokens()
+        answerer = self.answerer
+        extraction = source.extract(
+            sampling,
+            self.encoder,
+            self.cache,
+            patch_encoder=answerer.patch_encoder if reads_tokens else None,
+            progress=self.config.progress,
         )
+        timings = {
+            "load": load_s,
+            "decode": extraction.decode_s,
+            "encode": extraction.encode_s,
+            "select": 0.0,
+            "compress": 0.0,
+            "answer": 0.0,
+        }
         features = extraction.features
-
-        t0 = time.perf_counter()
-        query = self.encoder.encode_text([question])[0]  # (D,)
-        relevance = features.embeddings @ query  # (N,)
-        chosen = self._select(video, features, question, query, relevance)
-        t_select = time.perf_counter() - t0
-
-        keyframes = [
-            Keyframe(int(i), float(features.times[i]), float(relevance[i])) for i in chosen
-        ]
-        answer, tokens, timings = None, None, {}
-        if self.config.merge or not hasattr(self.answerer, "answer"):  # token-only answerers
-            answer, tokens, timings = self._answer_from_tokens(
-                video, sampling, question, options, chosen
+        try:
+            t0 = time.perf_counter()
+            query = self.encoder.encode_text([question])[0]  # (D,)
+            relevance = features.embeddings @ query  # (N,)
+            request = SelectionRequest(
+                relevance=relevance,
+                embeddings=features.embeddings,
+                budget=budget,
+                times=features.times,
+                query=query,
+                question=question,
+                frames=source.frames(features.times),
             )
-        elif options:
+            chosen = np.asarray(chooser.select(request), dtype=np.int64)
+            timings["select"] = time.perf_counter() - t0
+            tokens, counts = None, None
+            if reads_tokens:
+                t0 = time.perf_counter()
+                tokens = self._compress(extraction.patches, features.times, chosen, question)
+                counts = _token_counts(tokens)
+                timings["compress"] = time.perf_counter() - t0
+        finally:
+            if extraction.patches is not None:
+                extraction.patches.close()
+        answer = None
+        if options or answerer.open_ended:
             t0 = time.perf_counter()
             evidence = Evidence(
-                video=str(video),
+                video=source.name,
                 times=features.times[chosen],
                 embeddings=features.embeddings[chosen],
                 scores=relevance[chosen],
             )
-            answer = self.answerer.answer(question, options, evidence)
+            answer = answerer.answer(AnswerRequest(question, list(options or []), evidence, tokens))
             timings["answer"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - t_start  # wall time, loading included
         return AskResult(
-            video=str(video),
+            video=source.name,
             question=question,
             options=options,
             answer=answer.text if answer else None,
             answer_index=answer.index if answer else None,
             option_scores=answer.option_scores if answer else None,
-            keyframes=keyframes,
+            keyframes=[
+                Keyframe(int(i), float(features.times[i]), float(relevance[i])) for i in chosen
+            ],
             frames_considered=len(features.times),
             encoder=self.encoder.info.name,
-            selector=self.config.selector,
-            budget=self.config.budget,
+            selector=selector or self.config.selector,
+            budget=budget,
             cached=extraction.cached,
-            tokens=tokens,
-            timings={
-                "decode": extraction.decode_s,
-                "encode": extraction.encode_s,
-                "select": t_select,
-                "compress": timings.get("compress", 0.0),
-                "answer": timings.get("answer", 0.0),
-                "total": time.perf_counter() - t_start,
-                "load": t_start - t_load,  # model weights, first ask of a pipeline only
-            },
+            tokens=counts,
+            timings=timings,
         )
 
-    def _answer_from_tokens(
-        self,
-        video: str | os.PathLike,
-        sampling: Sampling,
-        question: str,
-        options: list[str] | None,
-        keyframes: np.ndarray,
-    ) -> tuple[Answer | None, dict[str, int], dict[str, float]]:
-        """Keyframes at full tokens, other frames merged (``merge``, default drop), answered
-        by a token-reading answerer. The patch tokens stream from a per-video file, so memory
-        stays one chunk of frames however long the video is."""
+    def _compress(self, patches: Any, times: np.ndarray, chosen: np.ndarray, question: str) -> Any:
+        """Keyframes at full tokens, other frames merged; patches stream from the cache a chunk
+        at a time, so memory stays one chunk of frames however long the video is."""
         from framesift.compress import compress_frames
-        from framesift.patches import patch_store
 
-        answerer = self.answerer
-        if not hasattr(answerer, "answer_tokens"):
-            raise InputError(
-                f"answerer {self.config.answerer!r} does not read token sequences; "
-                "use --merge with the similarity or llava-ov answerer"
-            )
-        merger = MERGERS.build(self.config.merge or "drop")
-        t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory() as scratch:  # only used with --no-cache
-            root = self.cache_root / "patches" if self.config.use_cache else Path(scratch)
-            store, _ = patch_store(video, sampling, answerer.patch_encoder, root)
-            with store:
-                query = (  # (D,), only where the merger weighs patches by the question
-                    answerer.patch_encoder.embed_query(question) if merger.uses_query else None
-                )
-                sequence = compress_frames(
-                    store,
-                    store.times,
-                    keyframes,
-                    query,
-                    merger,
-                    keyframe_pool=self.config.keyframe_pool,
-                )
-        t1 = time.perf_counter()
-        answer = None
-        if options or getattr(answerer, "open_ended", False):
-            answer = answerer.answer_tokens(question, options or [], sequence)
-        key_tokens = int(sequence.is_keyframe_token.sum())
-        tokens = {
-            "before": int(sequence.tokens_before),
-            "after": len(sequence.embeddings),
-            "keyframe_tokens": key_tokens,
-            "merged_tokens": len(sequence.embeddings) - key_tokens,
-        }
-        return answer, tokens, {"compress": t1 - t0, "answer": time.perf_counter() - t1}
+        merger = self._merger()
+        patch_encoder = self.answerer.patch_encoder
+        query = patch_encoder.embed_query(question) if merger.uses_query else None  # (D,)
+        return compress_frames(
+            patches, times, chosen, query, merger, keyframe_pool=self.config.keyframe_pool
+        )
+
+
+def as_source(video: str | os.PathLike | VideoSource) -> VideoSource:
+    if isinstance(video, (str, os.PathLike)):
+        return VideoFile(os.fspath(video))
+    return video
+
+
+def _token_counts(sequence: Any) -> dict[str, int]:
+    key_tokens = int(sequence.is_keyframe_token.sum())
+    return {
+        "before": int(sequence.tokens_before),
+        "after": len(sequence.embeddings),
+        "keyframe_tokens": key_tokens,
+        "merged_tokens": len(sequence.embeddings) - key_tokens,
+    }
 
 
 def ask(
@@ -270,15 +458,40 @@ def ask(
     return Pipeline(**config).ask(video, question, options, start=start, end=end)
 
 
-def _check_question(question: str, options: list[str] | None) -> str:
-    if not question or not question.strip():
+def check_question(question: str, options: list[str] | None) -> str:
+    """The question stripped; one-line errors for what no answerer could use."""
+    if not isinstance(question, str) or not question.strip():
         raise InputError("the question is empty; ask something about the video")
     if options is not None:
         if len(options) < 2:
             raise InputError(f"give at least two options to choose from, got {len(options)}")
-        if any(not o or not o.strip() for o in options):
+        if len(options) > len(LETTERS):
+            raise InputError(f"{len(options)} options; at most {len(LETTERS)} (one per letter A-Z)")
+        if any(not isinstance(o, str) or not o.strip() for o in options):
             raise InputError("an option is empty; every option needs some text")
+        seen: dict[str, int] = {}
+        for i, option in enumerate(options):
+            j = seen.setdefault(normalize_text(option), i)
+            if j != i:
+                raise InputError(f"options {j + 1} and {i + 1} are the same: {option!r}")
     return question.strip()
 
 
-__all__ = ["AskResult", "Keyframe", "Pipeline", "PipelineConfig", "ask"]
+def _default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(os.environ.get("FRAMESIFT_CACHE") or platformdirs.user_cache_dir("framesift"))
+
+
+def _check_cache_dir(path: Path) -> None:
+    """A cache folder that cannot be one fails now, not after minutes of encoding."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"cache folder {path} is a file; pass a folder (or --no-cache)")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"cache folder {path} is not writable; pass another --cache-dir")
+
+
+__all__ = ["AskResult", "Keyframe", "Pipeline", "PipelineConfig", "ask", "check_question"]

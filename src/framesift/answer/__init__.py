@@ -1,6 +1,10 @@
-"""Answerers: the question, its options and the selected keyframes in, an answer out."""
+"""Answerers: one ``AnswerRequest`` (question, options, evidence) in, an ``Answer`` out.
 
-from framesift.answer.base import Answer, Answerer, Evidence, PatchEncoder, TokenAnswerer
+ViLA's trained answerers (``vila:CHECKPOINT``, ``vila-teacher:CHECKPOINT``) register
+themselves from the training layer through the ``framesift.answerers`` entry-point group.
+"""
+
+from framesift.answer.base import Answer, Answerer, AnswerRequest, Evidence
 from framesift.registry import Registry
 
 ANSWERERS: Registry[Answerer] = Registry(
@@ -9,9 +13,7 @@ ANSWERERS: Registry[Answerer] = Registry(
         "similarity": "framesift.answer.similarity:SimilarityAnswerer",
         "llava-ov": "framesift.answer.llava_ov:LlavaOneVisionAnswerer",
         "llava-ov-likelihood": "framesift.answer.llava_ov:LlavaOneVisionLikelihood",
-        "vila": "framesift.vila.answerer:ViLAAnswerer",
-        "vila-teacher": "framesift.vila.answerer:ViLATeacherAnswerer",
     },
 )
 
-__all__ = ["ANSWERERS", "Answer", "Answerer", "Evidence", "PatchEncoder", "TokenAnswerer"]
+__all__ = ["ANSWERERS", "Answer", "AnswerRequest", "Answerer", "Evidence"]

@@ -1,13 +1,25 @@
-"""The answerer protocol."""
+"""The one answerer contract: ``answerer.answer(request) -> Answer``.
+
+``AnswerRequest`` carries the question, its options (none for an open-ended question) and the
+evidence: the selected keyframes (times, embeddings, relevance) and, for an answerer that reads
+visual tokens, the compressed token sequence (keyframes at full tokens, other frames merged).
+What the pipeline must prepare is declared by the answerer, not guessed:
+
+- ``patch_encoder``: the visual tokens it reads (a ``PatchEncoder``), or None;
+- ``needs_tokens``: True when it can only answer from a token sequence (the pipeline then
+  builds one, dropping non-keyframes unless a merger is configured); an answerer with a
+  ``patch_encoder`` and ``needs_tokens`` False answers from either;
+- ``open_ended``: whether it can answer without options (a generative model can).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from framesift.decode import Resize
+from framesift.encode.base import PatchEncoder
 
 if TYPE_CHECKING:
     from framesift.compress.sequence import TokenSequence
@@ -18,7 +30,8 @@ class Evidence:
     """The selected keyframes as the answerer may use them.
 
     ``times``: (K,) seconds; ``embeddings``: (K, D) unit-norm frame embeddings of the
-    pipeline's encoder; ``scores``: (K,) relevance to the question; ``video``: the file.
+    pipeline's encoder; ``scores``: (K,) relevance to the question; ``video``: where they
+    come from (a file name, or a description of a composed video).
     """
 
     video: str
@@ -28,49 +41,31 @@ class Evidence:
 
 
 @dataclass
+class AnswerRequest:
+    """``options`` empty: open-ended. ``tokens``: the compressed sequence, when prepared."""
+
+    question: str
+    options: list[str]
+    evidence: Evidence
+    tokens: TokenSequence | None = None
+
+
+@dataclass
 class Answer:
-    """``index``: chosen option, or -1 for an open-ended answer; ``text``: the option's text or
-    the generated answer; ``option_scores``: one score per option (higher is better), or empty."""
+    """``index``: chosen option, or -1 for an open-ended (or unparseable) answer; ``text``: the
+    option's text or the generated reply; ``option_scores``: one score per option (higher is
+    better), or empty."""
 
     index: int
     text: str
-    option_scores: list[float]
+    option_scores: list[float] = field(default_factory=list)
 
 
 class Answerer(Protocol):
-    """Built with the pipeline's encoder (``ANSWERERS.build(name, encoder=...)``)."""
+    """Built by ``ANSWERERS.build(spec, params, context)``; see the module docstring."""
 
-    def answer(self, question: str, options: list[str], evidence: Evidence) -> Answer: ...
-
-
-class PatchEncoder(Protocol):
-    """The visual side of an answerer that reads tokens: per-frame patch tokens, and a query
-    vector in the same space for differential feature merging.
-
-    ``name`` identifies architecture and weights (a cache key); frames are decoded at
-    ``resize``. ``encode_patches``: (B, H, W, 3) uint8 -> (B, P, D) float tensor/array, the
-    tokens the answerer's language model will read. ``embed_query``: text -> (D,).
-    """
-
-    name: str
-    resize: Resize
-
-    def encode_patches(self, pixels: np.ndarray) -> np.ndarray: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
-
-
-class TokenAnswerer(Protocol):
-    """An answerer that reads a compressed token sequence (keyframes full, others merged).
-
-    ``answer_tokens`` gets the question, its options (empty for open-ended questions, then
-    ``Answer.index`` is -1 and ``Answer.text`` the generated answer) and the sequence.
-    ``open_ended``: whether it can answer without options (a generative model can).
-    """
-
-    patch_encoder: PatchEncoder
+    patch_encoder: PatchEncoder | None
+    needs_tokens: bool
     open_ended: bool
 
-    def answer_tokens(
-        self, question: str, options: list[str], sequence: TokenSequence
-    ) -> Answer: ...
+    def answer(self, request: AnswerRequest) -> Answer: ...

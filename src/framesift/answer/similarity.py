@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from framesift.answer.base import Answer, Evidence
+from framesift.answer.base import Answer, AnswerRequest
 from framesift.encode import Encoder
 from framesift.errors import InputError
-
-if TYPE_CHECKING:
-    from framesift.compress.sequence import TokenSequence
 
 
 class SimilarityAnswerer:
@@ -19,33 +14,30 @@ class SimilarityAnswerer:
 
     The max (not the mean) because a question usually hinges on one moment; averaging would
     let the many keyframes that do not show it outvote the one that does. Ties go to the
-    earlier option, so answers are deterministic.
+    earlier option, so answers are deterministic. Given a token sequence (``--merge``), the
+    same rule runs over keyframe patch tokens and one merged token per other frame, so a
+    moment outside the keyframes can still carry an option.
     """
 
     open_ended = False
+    needs_tokens = False
 
     def __init__(self, encoder: Encoder):
         self.encoder = encoder
         self.patch_encoder = EncoderPatches(encoder)
 
-    def answer(self, question: str, options: list[str], evidence: Evidence) -> Answer:
-        return self._best(options, evidence.embeddings)
-
-    def answer_tokens(self, question: str, options: list[str], sequence: TokenSequence) -> Answer:
-        """The same rule over the compressed sequence: keyframe patch tokens and one merged
-        token per other frame, so a moment outside the keyframes can still carry an option."""
-        if not options:
+    def answer(self, request: AnswerRequest) -> Answer:
+        if not request.options:
             raise InputError("the similarity answerer chooses among options; give --option")
-        tokens = sequence.embeddings.float().numpy()  # (T, D)
-        return self._best(
-            options, tokens / np.linalg.norm(tokens, axis=1, keepdims=True).clip(1e-6)
-        )
-
-    def _best(self, options: list[str], visual: np.ndarray) -> Answer:
-        option_embeddings = self.encoder.encode_text(options)  # (O, D)
+        if request.tokens is None:
+            visual = request.evidence.embeddings  # (K, D) unit norm
+        else:
+            tokens = request.tokens.embeddings.float().numpy()  # (T, D)
+            visual = tokens / np.linalg.norm(tokens, axis=1, keepdims=True).clip(1e-6)
+        option_embeddings = self.encoder.encode_text(request.options)  # (O, D)
         scores = (option_embeddings @ visual.T).max(axis=1)  # (O,)
         best = int(np.argmax(scores))
-        return Answer(index=best, text=options[best], option_scores=[float(s) for s in scores])
+        return Answer(best, request.options[best], [float(s) for s in scores])
 
 
 class EncoderPatches:

@@ -1,119 +1,75 @@
-"""Arguments shared by the subcommands that build a Pipeline."""
+"""Pipeline options for every subcommand that builds a Pipeline, generated from
+``PipelineConfig``'s fields: a default lives in the dataclass and nowhere else."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING
 from typing import Any
+
+from framesift.errors import InputError
+
+_TYPES = {"int": int, "float": float, "int | None": int, "float | None": float}
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    from framesift.select import SELECTORS
-
-    group = parser.add_argument_group("pipeline")
-    group.add_argument(
-        "--encoder",
-        default="bundled",
-        help="frame/text encoder: 'bundled' (offline: EfficientNet-Lite0 bridged to MiniLM), "
-        "or 'hf:<hub id or folder>' for CLIP/SigLIP, e.g. hf:openai/clip-vit-base-patch32",
-    )
-    group.add_argument(
-        "--selector",
-        default="dks",
-        metavar="NAME[:ARG]",
-        help="keyframe selector: " + ", ".join(SELECTORS.names()) + " (default: dks, ViLAMP's "
-        "relevant-and-not-redundant selection; vila:CHECKPOINT is a trained ViLA Frame-Prompter,"
-        " vlm-localizer[:MODEL] SeViLA's per-frame VLM localizer)",
-    )
-    group.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="selector parameter, repeatable, e.g. --param relevance_floor=0.1 "
-        "(defaults depend on the encoder's score scale)",
-    )
-    group.add_argument(
-        "--budget", type=int, default=8, metavar="K", help="keyframes to keep (default 8)"
-    )
-    group.add_argument(
-        "--fps",
-        type=float,
-        default=1.0,
-        metavar="F",
-        help="candidate frames per second (default 1)",
-    )
-    group.add_argument(
-        "--frames",
-        type=int,
-        metavar="N",
-        help="exactly N evenly spaced candidate frames instead of --fps (ViLA: 32)",
-    )
-    group.add_argument(
-        "--answerer",
-        default="similarity",
-        metavar="NAME[:ID]",
-        help="'similarity' (offline: the option that best matches a keyframe) or "
-        "'llava-ov[:hub id or folder]' (LLaVA-OneVision, default "
-        "llava-hf/llava-onevision-qwen2-0.5b-ov-hf)",
-    )
-    group.add_argument(
-        "--merge",
-        choices=["dfm", "mean", "drop"],
-        help="answer from a compressed token sequence: keyframes keep their patch tokens, every "
-        "other frame becomes one token (dfm: ViLAMP's differential merging; mean: mean pooling;"
-        " drop: keyframes only). Default: off for similarity, drop for llava-ov",
-    )
-    group.add_argument(
-        "--keyframe-pool",
-        type=int,
-        default=1,
-        metavar="S",
-        help="pool keyframe patch grids by S (2 = LLaVA-OneVision's 2x2 video pooling)",
-    )
-    group.add_argument(
-        "--threads", type=int, metavar="N", help="torch CPU threads (default: torch's)"
-    )
-    cache = group.add_mutually_exclusive_group()
-    cache.add_argument(
-        "--cache-dir", metavar="DIR", help="feature cache folder (default: user cache)"
-    )
-    cache.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-
-
-def pipeline_config(args: argparse.Namespace, *, progress: bool) -> Any:
-    from framesift.errors import InputError
     from framesift.pipeline import PipelineConfig
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    params: dict[str, Any] = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InputError(f"--param expects KEY=VALUE, got {item!r}")
-        params[key] = _number(value)
-    return PipelineConfig(
-        encoder=args.encoder,
-        selector=args.selector,
-        selector_params=params,
-        budget=args.budget,
-        fps=args.fps,
-        frames=args.frames,
-        answerer=args.answerer,
-        merge=args.merge,
-        keyframe_pool=args.keyframe_pool,
-        cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-        progress=progress,
+    group = parser.add_argument_group("pipeline")
+    for f in PipelineConfig.option_fields():
+        meta = f.metadata
+        flag = meta["flag"] or "--" + f.name.replace("_", "-")
+        if f.name == "use_cache":
+            group.add_argument(
+                flag,
+                dest=f.name,
+                action="store_false",
+                default=argparse.SUPPRESS,
+                help="neither read nor write the cache",
+            )
+            continue
+        if f.name == "params":
+            group.add_argument(
+                flag, dest=f.name, action="append", metavar=meta["metavar"], help=meta["help"]
+            )
+            continue
+        default = f.default if f.default is not MISSING else None
+        shown = f" (default: {default})" if default is not None else ""
+        group.add_argument(
+            flag,
+            dest=f.name,
+            type=_TYPES.get(str(f.type), str),
+            metavar=meta["metavar"],
+            default=argparse.SUPPRESS,  # unset options take the dataclass default
+            help=meta["help"] + shown,
+        )
+    group.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for the models (default: as many as torch chooses)",
     )
 
 
-def _number(text: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
+def pipeline_config(args: argparse.Namespace, *, progress: bool, **overrides: Any) -> Any:
+    """The ``PipelineConfig`` the parsed options describe (``overrides`` win)."""
+    from framesift.pipeline import PARTS, PipelineConfig
+    from framesift.registry import parse_params
+
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if threads < 1:
+            raise InputError(f"--threads must be at least 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
+    values = {
+        f.name: getattr(args, f.name)
+        for f in PipelineConfig.option_fields()
+        if hasattr(args, f.name)
+    }
+    if values.get("params") is not None:
+        values["params"] = parse_params(values["params"], PARTS, default="selector")
+    else:
+        values.pop("params", None)
+    return PipelineConfig(**values, progress=progress, **overrides)

@@ -11,7 +11,10 @@ its own, so the features of "footage looped to N frames with the needle inserted
 are the cached footage features tiled to N with the needle frame's features inserted. That is
 exact up to codec artefacts on the needle frame (``test_niah`` checks it against a really
 rendered video) and makes a 3,600-frame haystack cost one footage encoding for every
-length, depth, needle and selector.
+length, depth, needle and selector. A ``Haystack`` is a ``VideoSource``: every question goes
+through ``Pipeline.ask`` like any other, so every selector (a VLM localizer reads the
+haystack's pixels, a learned prompter its features) and every answerer (token readers get
+the footage's cached patch tokens with the needle's inserted) works here too.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from framesift.answer import Evidence
-from framesift.decode import Sampling, probe
+from framesift.decode import FrameBatch, Resize, Sampling, decode_at, probe
+from framesift.encode import Encoder, PatchEncoder
 from framesift.errors import InputError
 from framesift.eval.samples import normalize_answer
-from framesift.features import extract_features
 from framesift.pipeline import Pipeline
 from framesift.select import SELECTORS
+from framesift.source import Extraction, VideoFile
 
 NEEDLES_FILE = "needles.json"
 
@@ -83,7 +86,7 @@ class NIAHConfig:
         if not self.depths or not all(0 <= d <= 1 for d in self.depths):
             raise InputError(f"depths must lie in [0, 1], got {self.depths}")
         for name in self.selectors:
-            SELECTORS.get(name)
+            SELECTORS.check(name)
 
 
 def needle_frame(image: Path, haystack: str, resize) -> np.ndarray:
@@ -99,49 +102,182 @@ def needle_frame(image: Path, haystack: str, resize) -> np.ndarray:
     return to_rgb(av.VideoFrame.from_ndarray(frame, format="rgb24"), resize)  # as decoded
 
 
+@dataclass
+class Haystack:
+    """Footage looped to ``length`` candidates with a needle shown for ``span`` of them from
+    position ``at``: a ``VideoSource`` built from the footage's cache entries, never written.
+
+    Candidate i < at is footage frame i mod F; at <= i < at + span is the needle; later ones
+    are footage frame (i - span) mod F. Times are i / fps.
+    """
+
+    footage: str
+    needle: Path
+    length: int
+    at: int
+    span: int
+    fps: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.footage}+{self.needle.name}@{self.at}/{self.length + self.span}"
+
+    def footage_index(self) -> np.ndarray:
+        """(L + span,) footage frame of each candidate, -1 for the needle."""
+        i = np.arange(self.length + self.span)
+        shifted = np.where(i < self.at, i, i - self.span)
+        return np.where((i >= self.at) & (i < self.at + self.span), -1, shifted)
+
+    def extract(
+        self,
+        sampling: Sampling,
+        encoder: Encoder,
+        cache: Any,
+        *,
+        patch_encoder: PatchEncoder | None = None,
+        progress: Any = False,
+    ) -> Extraction:
+        base = VideoFile(self.footage).extract(
+            Sampling(fps=self.fps), encoder, cache, patch_encoder=patch_encoder, progress=progress
+        )
+        n_footage = len(base.features.times)
+        where = self.footage_index()
+        rows = np.where(where < 0, -1, where % n_footage)  # (L + span,) footage rows
+        needle = _needle_embedding(encoder, self.needle, self.footage)  # (D,)
+        embeddings = np.where(
+            (rows < 0)[:, None], needle[None], base.features.embeddings[np.maximum(rows, 0)]
+        )
+        features = type(base.features)(
+            times=np.arange(len(rows)) / self.fps, embeddings=embeddings.astype(np.float32)
+        )
+        patches = None
+        if patch_encoder is not None:
+            needle_tokens = patch_encoder.encode_patches(
+                self._needle_pixels(patch_encoder.resize)[None]
+            )[0]  # (P, D)
+            patches = ComposedRows(base.patches, rows, np.asarray(needle_tokens, np.float32))
+        return Extraction(
+            features=features,
+            patches=patches,
+            cached=base.cached,
+            decode_s=base.decode_s,
+            encode_s=base.encode_s,
+        )
+
+    def is_extracted(self, sampling, encoder, cache, *, patch_encoder=None) -> bool:
+        return VideoFile(self.footage).is_extracted(
+            Sampling(fps=self.fps), encoder, cache, patch_encoder=patch_encoder
+        )
+
+    def frames(self, times: np.ndarray) -> HaystackFrames:
+        return HaystackFrames(self)
+
+    def _needle_pixels(self, resize: Resize) -> np.ndarray:
+        return needle_frame(self.needle, self.footage, resize)
+
+
+@dataclass
+class HaystackFrames:
+    """Pixels of a haystack's candidates: footage frames re-decoded, the needle rendered."""
+
+    haystack: Haystack
+
+    def read(self, indices: np.ndarray, resize: Resize, batch_size: int = 16):
+        hay = self.haystack
+        where = hay.footage_index()[np.asarray(indices, dtype=np.int64)]  # (M,)
+        footage_times = _footage_times(hay.footage, hay.fps)
+        needle = hay._needle_pixels(resize)  # (H, W, 3)
+        for start in range(0, len(where), batch_size):
+            part = where[start : start + batch_size]
+            rows = part[part >= 0] % len(footage_times)
+            order = np.argsort(rows, kind="stable")  # decode_at wants increasing times
+            decoded = np.empty((len(rows), *needle.shape), dtype=np.uint8)
+            if len(rows):
+                unique, inverse = np.unique(rows[order], return_inverse=True)
+                frames = np.concatenate(
+                    [b.pixels for b in decode_at(hay.footage, footage_times[unique], resize)]
+                )
+                decoded[order] = frames[inverse]
+            pixels = np.empty((len(part), *needle.shape), dtype=np.uint8)
+            pixels[part >= 0] = decoded
+            pixels[part < 0] = needle
+            times = (np.asarray(indices[start : start + batch_size]) / hay.fps).astype(np.float64)
+            yield FrameBatch(times, pixels)
+
+
+class ComposedRows:
+    """Patch tokens of a haystack: rows of the footage's patch file, the needle's inserted."""
+
+    def __init__(self, footage: Any, rows: np.ndarray, needle: np.ndarray):
+        self.footage, self.rows, self.needle = footage, rows, needle  # needle: (P, D)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: slice | np.ndarray) -> np.ndarray:
+        rows = self.rows[index] if isinstance(index, slice) else self.rows[np.asarray(index)]
+        rows = np.atleast_1d(rows)
+        out = np.empty((len(rows), *self.needle.shape), dtype=np.float32)
+        real = rows >= 0
+        if real.any():
+            out[real] = self.footage[rows[real]]
+        out[~real] = self.needle
+        return out  # (B, P, D)
+
+    def close(self) -> None:
+        self.footage.close()
+
+
+_needle_cache: dict[tuple, np.ndarray] = {}
+
+
+def _needle_embedding(encoder: Encoder, image: Path, footage: str) -> np.ndarray:
+    key = (encoder.info.name, str(image), footage)
+    if key not in _needle_cache:
+        pixels = needle_frame(image, footage, encoder.info.resize)[None]
+        _needle_cache[key] = encoder.encode_frames(pixels).embeddings[0]
+    return _needle_cache[key]
+
+
+_times_cache: dict[tuple, np.ndarray] = {}
+
+
+def _footage_times(footage: str, fps: float) -> np.ndarray:
+    """The footage's candidate times at ``fps`` (as its cache entry holds them)."""
+    key = (footage, fps)
+    if key not in _times_cache:
+        from framesift.decode import decode_frames
+
+        times = [b.times for b in decode_frames(footage, Sampling(fps=fps), Resize(16, 16))]
+        _times_cache[key] = np.concatenate(times)
+    return _times_cache[key]
+
+
 def run_niah(config: NIAHConfig, pipeline: Pipeline) -> dict[str, Any]:
+    """Every needle at every length and depth, asked of every selector through ``pipeline``."""
     from tqdm.auto import tqdm
 
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     needles = load_needles(Path(config.needles))
-    encoder = pipeline.encoder
     fps = pipeline.config.fps
     t0 = time.perf_counter()
-    footage = extract_features(
-        config.haystack, Sampling(fps=fps), encoder, pipeline.cache, progress=True
-    ).features
+    footage_frames = len(pipeline.relevance(config.haystack, "footage")[0])  # builds the cache
     haystack_seconds = time.perf_counter() - t0
     span = max(1, round(config.needle_seconds * fps))  # candidate frames the needle occupies
-    pixels = np.stack(
-        [needle_frame(n.image, config.haystack, encoder.info.resize) for n in needles]
-    )
-    needle_embeddings = encoder.encode_frames(pixels).embeddings  # (n_needles, D)
-    answerer = pipeline.answerer
     rows = []
     total = len(needles) * len(config.lengths) * len(config.depths) * len(config.selectors)
     with tqdm(total=total, unit="q", desc="niah") as bar:
-        for n, needle in enumerate(needles):
-            query = encoder.encode_text([needle.question])[0]  # (D,)
+        for needle in needles:
             for length in config.lengths:
-                hay = footage.embeddings[np.arange(length) % len(footage.embeddings)]  # (L, D)
                 for depth in config.depths:
                     at = round(depth * length)
-                    block = np.repeat(needle_embeddings[n : n + 1], span, axis=0)  # (span, D)
-                    frames = np.concatenate([hay[:at], block, hay[at:]])  # (L + span, D)
-                    relevance = frames @ query
+                    hay = Haystack(config.haystack, needle.image, length, at, span, fps)
                     for name in config.selectors:
-                        selector = pipeline.build_selector(name)
-                        t1 = time.perf_counter()
-                        chosen = selector.select(relevance, frames, pipeline.config.budget)
-                        evidence = Evidence(
-                            video=config.haystack,
-                            times=chosen / fps,
-                            embeddings=frames[chosen],
-                            scores=relevance[chosen],
+                        result = pipeline.ask(
+                            hay, needle.question, list(needle.options), selector=name
                         )
-                        answer = answerer.answer(needle.question, list(needle.options), evidence)
-                        seconds = time.perf_counter() - t1
+                        chosen = np.array([k.index for k in result.keyframes], dtype=np.int64)
+                        t = result.timings
                         rows.append(
                             {
                                 "needle": needle.image.name,
@@ -149,16 +285,17 @@ def run_niah(config: NIAHConfig, pipeline: Pipeline) -> dict[str, Any]:
                                 "depth": depth,
                                 "selector": name,
                                 "retrieved": bool(((chosen >= at) & (chosen < at + span)).any()),
-                                "correct": answer.index == needle.answer,
-                                "prediction": answer.text,
+                                "correct": result.answer_index == needle.answer,
+                                "prediction": result.answer,
                                 "keyframes": chosen.tolist(),
-                                "seconds": seconds,
+                                "seconds": t["select"] + t["compress"] + t["answer"],
                             }
                         )
                         bar.update()
+    out.mkdir(parents=True, exist_ok=True)
     with open(out / "samples.jsonl", "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
-    results = summarise(rows, config, haystack_seconds, len(footage.times))
+    results = summarise(rows, config, haystack_seconds, footage_frames)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     plot_heatmaps(results, out / "heatmap.png")
     return results

@@ -1,7 +1,11 @@
-"""Keyframe selection: relevance scores and frame embeddings in, keyframe indices out."""
+"""Keyframe selection: one ``SelectionRequest`` about the candidate frames in, indices out.
+
+ViLA's trained Frame-Prompter (``vila:CHECKPOINT``) registers itself from the training layer
+through the ``framesift.selectors`` entry-point group.
+"""
 
 from framesift.registry import Registry
-from framesift.select.base import FrameSelector, QuerySelector, Selector
+from framesift.select.base import FrameReader, SelectionRequest, Selector, uniform_indices
 
 SELECTORS: Registry[Selector] = Registry(
     "selector",
@@ -11,17 +15,8 @@ SELECTORS: Registry[Selector] = Registry(
         "dks": "framesift.select.dks:DKSSelector",
         "bolt": "framesift.select.bolt:BOLTSelector",
         "aks": "framesift.select.aks:AKSSelector",
-        "vila": "framesift.vila.selector:ViLASelector",
         "vlm-localizer": "framesift.select.localizer:VLMLocalizer",
     },
 )
 
-
-def build_selector(spec: str, **params) -> Selector:
-    """``"name"`` or ``"name:argument"`` (a checkpoint or model id, e.g. ``vila:runs/ckpt``)."""
-    name, _, argument = spec.partition(":")
-    cls = SELECTORS.get(name)
-    return cls(argument, **params) if argument else cls(**params)
-
-
-__all__ = ["SELECTORS", "FrameSelector", "QuerySelector", "Selector", "build_selector"]
+__all__ = ["SELECTORS", "FrameReader", "SelectionRequest", "Selector", "uniform_indices"]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from framesift.errors import InputError
-from framesift.select.base import check_selector_args
+from framesift.select.base import SelectionRequest
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,8 @@ class AKSSelector:
         if self.max_depth < 0:
             raise InputError(f"AKS max_depth must be >= 0, got {self.max_depth}")
 
-    def select(self, relevance: np.ndarray, embeddings: np.ndarray, budget: int) -> np.ndarray:
-        rel = check_selector_args(relevance, embeddings, budget)
-        n = rel.shape[0]
+    def select(self, request: SelectionRequest) -> np.ndarray:
+        rel, n, budget = request.relevance, request.size, request.budget
         if n <= budget:
             return np.arange(n, dtype=np.int64)
         lo, hi = rel.min(), rel.max()

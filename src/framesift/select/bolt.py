@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from framesift.errors import InputError
-from framesift.select.base import check_selector_args, uniform_indices
+from framesift.select.base import SelectionRequest, uniform_indices
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,8 @@ class BOLTSelector:
         if self.alpha < 0:
             raise InputError(f"BOLT alpha must be >= 0 (0 means uniform), got {self.alpha}")
 
-    def select(self, relevance: np.ndarray, embeddings: np.ndarray, budget: int) -> np.ndarray:
-        rel = check_selector_args(relevance, embeddings, budget)
-        n = rel.shape[0]
-        k = min(budget, n)
+    def select(self, request: SelectionRequest) -> np.ndarray:
+        rel, n, k = request.relevance, request.size, request.k
         lo, hi = (rel.min(), rel.max()) if n else (0.0, 0.0)
         if not hi > lo:  # no frames, or nothing to prefer
             return uniform_indices(n, k)

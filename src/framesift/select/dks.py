@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from framesift.errors import InputError
-from framesift.select.base import check_selector_args, uniform_indices
+from framesift.select.base import SelectionRequest, uniform_indices
 
 
 @dataclass(frozen=True)
@@ -40,23 +40,19 @@ class DKSSelector:
             if not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise InputError(f"DKS {name} must be a finite number, got {value!r}")
 
-    def select(self, relevance: np.ndarray, embeddings: np.ndarray, budget: int) -> np.ndarray:
-        keyframes = self.select_relevant(relevance, embeddings, budget)
-        n, k = len(relevance), min(budget, len(relevance))
+    def select(self, request: SelectionRequest) -> np.ndarray:
+        keyframes = self.select_relevant(request)
         if keyframes.size == 0:
-            return uniform_indices(n, k)
-        return fill_gaps(np.sort(keyframes), n, k)
+            return uniform_indices(request.size, request.k)
+        return fill_gaps(np.sort(keyframes), request.size, request.k)
 
-    def select_relevant(
-        self, relevance: np.ndarray, embeddings: np.ndarray, budget: int
-    ) -> np.ndarray:
+    def select_relevant(self, request: SelectionRequest) -> np.ndarray:
         """Steps 1-3 of DKS: the relevance-chosen keyframes, in the order they were chosen.
 
         Separate from ``select`` so callers can tell query evidence from coverage filler.
         """
-        rel = check_selector_args(relevance, embeddings, budget)
-        emb = np.asarray(embeddings)  # (N, D) unit norm
-        k = min(budget, rel.shape[0])
+        rel, k = request.relevance, request.k
+        emb = np.asarray(request.embeddings)  # (N, D) unit norm
         order = np.argsort(-rel, kind="stable")  # (N,) decreasing relevance, ties by index
         candidates = order[rel[order] >= self.relevance_floor]  # visit stops below the floor
         redundant = np.zeros(rel.shape[0], dtype=bool)  # (N,)

@@ -12,29 +12,22 @@ asks for P("yes"), which ranks by the yes-no margin instead and is comparable ac
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 
-from framesift.answer.llava_ov import CHAT_END, CHAT_PREFIX, LlavaOneVisionAnswerer
-from framesift.decode import decode_at
 from framesift.errors import InputError
-
-DEFAULT_MODEL = "llava-hf/llava-onevision-qwen2-0.5b-ov-hf"
+from framesift.hub import ModelCache
+from framesift.select.base import FrameReader, SelectionRequest
+from framesift.vlm.llava_ov import CHAT_END, CHAT_PREFIX, DEFAULT_MODEL, load_llava_ov
 
 # SeViLA's localizer prompt (Yui010206/SeViLA, lavis/datasets/datasets/mc_video_vqa_datasets.py
 # and app.py: 'Question: ' + q + ' ' + options + ' ' + LOC_prompt). The options are left out:
-# ``FrameSelector.select_frames`` does not receive them. "Answer yes or no." is added because
-# SeViLA's localizer was fine-tuned to reply yes/no and an off-the-shelf chat VLM is not.
+# selection happens before (and whether or not) there are options. "Answer yes or no." is
+# added because SeViLA's localizer was fine-tuned to reply yes/no and a chat VLM is not.
 LOCALIZER_PROMPT = (
     "Does the information within the frame provide the necessary details to accurately answer "
     "the given question?"
 )
-
-# A candidate time must name its frame: the frame re-decoded for it may start at most this much
-# earlier (rounded times); real frames last far longer (1 ms is 1000 fps).
-_TIME_TOLERANCE = 1e-3
 
 
 def localizer_text(question: str) -> str:
@@ -43,28 +36,28 @@ def localizer_text(question: str) -> str:
 
 
 class VLMLocalizer:
-    """A ``FrameSelector`` scoring each candidate frame with LLaVA-OneVision (hub id or folder).
+    """``vlm-localizer[:MODEL]``: every candidate frame scored by LLaVA-OneVision.
 
     ``batch_size`` frames share one forward pass (every prompt has the same length, so no
     padding). ``last_scores``: (N,) float64 P("yes") of every candidate of the last call, for
-    inspection. Other keyword arguments are the score-scale defaults an encoder gives every
-    selector (relevance floors...): they mean nothing to a VLM and are ignored.
+    inspection. The model comes from the pipeline's ``ModelCache``, so a ``llava-ov`` answerer
+    of the same model, device and dtype uses the same copy.
     """
+
+    spec_argument = "model_id"
 
     def __init__(
         self,
         model_id: str = DEFAULT_MODEL,
         *,
         batch_size: int = 8,
-        dtype: torch.dtype | str = torch.float32,
-        device: str | None = None,
-        **ignored: object,
+        models: ModelCache | None = None,
+        device: str | None = "auto",
+        dtype: str | torch.dtype | None = "auto",
     ):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.vlm = LlavaOneVisionAnswerer(
-            model_id, dtype=dtype, device=device, batch_size=batch_size
-        )
+        self.vlm = load_llava_ov(model_id, models=models, device=device, dtype=dtype)
         self.batch_size = batch_size
         tokenizer = self.vlm.tokenizer
         self.yes_ids, self.no_ids = _word_ids(tokenizer, "yes"), _word_ids(tokenizer, "no")
@@ -72,43 +65,29 @@ class VLMLocalizer:
             raise InputError(f"{model_id}: 'yes' and 'no' share a token; cannot score frames")
         self.last_scores = np.empty(0, dtype=np.float64)
 
-    def select_frames(
-        self, video: str, times: np.ndarray, question: str, budget: int
-    ) -> np.ndarray:
+    def select(self, request: SelectionRequest) -> np.ndarray:
         """Indices of the ``budget`` frames with the highest P("yes"), in temporal order; equal
         scores keep the earlier frame."""
-        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-            raise InputError(f"budget must be a positive integer number of frames, got {budget!r}")
-        scores = self.score_frames(video, times, question)  # (N,)
+        request.require("frames", "vlm-localizer")
+        scores = self.score_frames(request.frames, request.size, request.question)  # (N,)
         self.last_scores = scores
-        best = np.argsort(-scores, kind="stable")[: min(int(budget), len(scores))]
+        best = np.argsort(-scores, kind="stable")[: request.k]
         return np.sort(best).astype(np.int64)
 
     @torch.inference_mode()
-    def score_frames(
-        self, video: str | os.PathLike, times: np.ndarray, question: str
-    ) -> np.ndarray:
-        """(N,) float64 P("yes") per candidate frame, the frames re-decoded at ``times``."""
+    def score_frames(self, frames: FrameReader, n: int, question: str) -> np.ndarray:
+        """(N,) float64 P("yes") for each of the ``n`` candidates ``frames`` reads."""
         if not question.strip():
             raise InputError("empty question; the localizer asks the VLM about the question")
-        times = _check_times(times)
-        if len(times) == 0:
+        if n == 0:
             return np.empty(0, dtype=np.float64)
-        model, tokenizer = self.vlm.model, self.vlm.tokenizer
-        embed = model.get_input_embeddings()
-
-        def embedded(text: str) -> torch.Tensor:  # (1, L, D)
-            ids = tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
-            return embed(ids.to(model.device))
-
-        before = embedded(CHAT_PREFIX)  # (1, L1, D): LLaVA-OneVision's chat turn, as it answers
-        after = embedded("\n" + localizer_text(question) + CHAT_END)  # (1, L2, D)
+        model = self.vlm.model
+        before = self.vlm.embed(CHAT_PREFIX)[None]  # (1, L1, D): the chat turn, as it answers
+        after = self.vlm.embed("\n" + localizer_text(question) + CHAT_END)[None]  # (1, L2, D)
         newline = model.model.image_newline.to(model.dtype)[None, None]  # (1, 1, D)
         yes, no = torch.tensor(self.yes_ids), torch.tensor(self.no_ids)
-        encoder, scores = self.vlm.patch_encoder, []
-        for batch in decode_at(video, times, encoder.resize, batch_size=self.batch_size):
-            done = sum(len(s) for s in scores)
-            _check_decoded(batch.times, times[done : done + len(batch.times)], done, video)
+        encoder, scores = self.vlm.patches, []
+        for batch in frames.read(np.arange(n), encoder.resize, self.batch_size):
             tokens = torch.from_numpy(encoder.encode_patches(batch.pixels))  # (b, P, D)
             tokens = tokens.to(model.device, model.dtype)
             b = len(tokens)
@@ -121,8 +100,6 @@ class VLMLocalizer:
             # Every spelling of a word counts: its probability is the sum over its tokens.
             margin = logits[:, yes].logsumexp(-1) - logits[:, no].logsumexp(-1)  # (b,)
             scores.append(torch.sigmoid(margin).double().numpy())  # softmax over {yes, no}
-        done = sum(len(s) for s in scores)
-        _check_decoded(np.empty(0), times[done:], done, video)
         return np.concatenate(scores)
 
 
@@ -133,32 +110,3 @@ def _word_ids(tokenizer, word: str) -> list[int]:
     ids = [tokenizer(s, add_special_tokens=False).input_ids for s in spellings]
     single = sorted({v[0] for v in ids if len(v) == 1})
     return single or [ids[0][0]]
-
-
-def _check_times(times: np.ndarray) -> np.ndarray:
-    try:
-        t = np.asarray(times, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"times must be a numeric (N,) array of seconds: {e}") from e
-    if t.ndim != 1 or not np.isfinite(t).all() or (t < 0).any() or (np.diff(t) <= 0).any():
-        raise InputError(
-            "times must be a 1-D array of strictly increasing frame times >= 0 in seconds "
-            "(the candidate pool's FrameFeatures.times)"
-        )
-    return t
-
-
-def _check_decoded(
-    decoded: np.ndarray, expected: np.ndarray, offset: int, video: str | os.PathLike
-) -> None:
-    """Each candidate must come back as its own frame, or the scores would be misaligned."""
-    n = min(len(decoded), len(expected))
-    bad = np.flatnonzero(np.abs(decoded[:n] - expected[:n]) > _TIME_TOLERANCE)
-    if len(bad) or len(decoded) != len(expected):
-        i = int(bad[0]) if len(bad) else n
-        at = f" (at {expected[i]:.3f} s)" if i < len(expected) else ""
-        raise InputError(
-            f"{video}: candidate {offset + i}{at} did not decode "
-            "to its own frame, so the times are not this video's frame times; pass the times "
-            "the candidate pool was decoded at (FrameFeatures.times), for this file"
-        )

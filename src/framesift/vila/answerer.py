@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from framesift.answer.base import Answer
-from framesift.compress.sequence import TokenSequence
+from framesift.answer import Answer, AnswerRequest
 from framesift.encode import Encoder
 from framesift.errors import InputError
 from framesift.vila.data import FeatureBatch
@@ -21,7 +20,9 @@ from framesift.vila.selector import load_model
 class ViLAAnswerer:
     """The student: Q-Former over the S prompted frames (any keyframes given), answer head."""
 
+    spec_argument = "checkpoint"
     open_ended = False
+    needs_tokens = True
     stage = "student"
 
     def __init__(self, checkpoint: str, *, encoder: Encoder):
@@ -30,7 +31,10 @@ class ViLAAnswerer:
         self.patch_encoder = self.model.patch_encoder(encoder)
 
     @torch.no_grad()
-    def answer_tokens(self, question: str, options: list[str], sequence: TokenSequence) -> Answer:
+    def answer(self, request: AnswerRequest) -> Answer:
+        question, options, sequence = request.question, request.options, request.tokens
+        if sequence is None:
+            raise InputError("ViLA answers from the keyframes' patch tokens; none were prepared")
         if not options:
             raise InputError("ViLA answers multiple-choice questions; give options")
         keep = sequence.is_keyframe_token

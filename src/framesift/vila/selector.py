@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from framesift.errors import InputError
-from framesift.select.base import uniform_indices
+from framesift.select import SelectionRequest, uniform_indices
 from framesift.vila.prompter import FramePrompter
 from framesift.vila.stages import TwoStageViLA, load_prompter
 
@@ -45,13 +45,15 @@ class ViLASelector:
     S frames, S fixed by the checkpoint; the budget caps it.
     """
 
-    def __init__(self, checkpoint: str, **_scale_defaults: object):
+    spec_argument = "checkpoint"
+
+    def __init__(self, checkpoint: str):
         self.prompter = cached_prompter(checkpoint)
 
     @torch.no_grad()
-    def select_for_query(
-        self, query: np.ndarray, embeddings: np.ndarray, budget: int
-    ) -> np.ndarray:
+    def select(self, request: SelectionRequest) -> np.ndarray:
+        request.require("query", "vila")
+        query, embeddings, budget = request.query, request.embeddings, request.budget
         t = self.prompter.config.teacher_frames
         if len(embeddings) < t:
             raise InputError(

@@ -1,0 +1,170 @@
+"""What the pipeline asks of a video: its candidate features, patch tokens and pixels.
+
+A ``VideoSource`` is a video file (``VideoFile``) or anything that can stand for one: the
+evaluation harness composes needle-in-a-haystack videos from cached footage features and a
+needle's frames, without writing a video, and asks about them through the same pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from framesift.decode import FrameBatch, Resize, Sampling, decode_at
+from framesift.encode import Encoder, PatchEncoder
+from framesift.errors import InputError
+from framesift.select import FrameReader
+
+Progress = bool | Callable[[int, int | None], None]
+
+
+# --- interim adapter over the two current caches (features.py, patches.py) --------------------
+@dataclass
+class Extraction:
+    features: object | None
+    patches: object | None
+    cached: bool
+    decode_s: float = 0.0
+    encode_s: float = 0.0
+
+
+class FeatureCache:
+    def __init__(self, root):
+        from pathlib import Path
+
+        self.root = Path(root)
+
+
+def extract(video, sampling, encoder, cache, *, patch_encoder=None, progress=False):
+    import tempfile
+
+    from framesift.cache import FeatureCache as Features
+    from framesift.features import extract_features
+    from framesift.patches import patch_store
+
+    features = extract_features(
+        video,
+        sampling,
+        encoder,
+        Features(cache.root / "features") if cache else None,
+        progress=bool(progress),
+    )
+    patches, cached = None, features.cached
+    if patch_encoder is not None:
+        root = cache.root / "patches" if cache else __import__("pathlib").Path(tempfile.mkdtemp())
+        patches, hit = patch_store(video, sampling, patch_encoder, root)
+        cached = cached and hit
+    return Extraction(features.features, patches, cached, features.decode_s, features.encode_s)
+
+
+def is_cached(video, sampling, encoder, cache, *, patch_encoder=None):
+    return False
+
+
+# -----------------------------------------------------------------------------------------------
+
+# A candidate time must name its frame: the frame re-decoded for it may start at most this much
+# earlier (rounded times); real frames last far longer (1 ms is 1000 fps).
+TIME_TOLERANCE = 1e-3
+
+
+class VideoSource(Protocol):
+    """``name``: how results refer to it (a path for files)."""
+
+    name: str
+
+    def extract(
+        self,
+        sampling: Sampling,
+        encoder: Encoder,
+        cache: FeatureCache | None,
+        *,
+        patch_encoder: PatchEncoder | None = None,
+        progress: Progress = False,
+    ) -> Extraction: ...
+
+    def is_extracted(
+        self,
+        sampling: Sampling,
+        encoder: Encoder,
+        cache: FeatureCache | None,
+        *,
+        patch_encoder: PatchEncoder | None = None,
+    ) -> bool: ...
+
+    def frames(self, times: np.ndarray) -> FrameReader: ...
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    """A video on disk: features and patch tokens through the per-video cache."""
+
+    path: str
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    def extract(
+        self,
+        sampling: Sampling,
+        encoder: Encoder,
+        cache: FeatureCache | None,
+        *,
+        patch_encoder: PatchEncoder | None = None,
+        progress: Progress = False,
+    ) -> Extraction:
+        return extract(
+            self.path, sampling, encoder, cache, patch_encoder=patch_encoder, progress=progress
+        )
+
+    def is_extracted(
+        self,
+        sampling: Sampling,
+        encoder: Encoder,
+        cache: FeatureCache | None,
+        *,
+        patch_encoder: PatchEncoder | None = None,
+    ) -> bool:
+        return is_cached(self.path, sampling, encoder, cache, patch_encoder=patch_encoder)
+
+    def frames(self, times: np.ndarray) -> FrameReader:
+        return DecodedFrames(self.path, np.asarray(times, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class DecodedFrames:
+    """Candidate frames re-decoded from the file at their pool times, checked to be theirs."""
+
+    path: str
+    times: np.ndarray  # (N,) the candidate pool's times
+
+    def read(
+        self, indices: np.ndarray, resize: Resize, batch_size: int = 16
+    ) -> Iterator[FrameBatch]:
+        wanted = self.times[np.asarray(indices, dtype=np.int64)]  # (M,)
+        done = 0
+        for batch in decode_at(self.path, wanted, resize, batch_size=batch_size):
+            _check_decoded(batch.times, wanted[done : done + len(batch.times)], done, self.path)
+            done += len(batch.times)
+            yield batch
+        _check_decoded(np.empty(0), wanted[done:], done, self.path)
+
+
+def _check_decoded(
+    decoded: np.ndarray, expected: np.ndarray, offset: int, video: str | os.PathLike
+) -> None:
+    """Each candidate must come back as its own frame, or per-frame scores would misalign."""
+    n = min(len(decoded), len(expected))
+    bad = np.flatnonzero(np.abs(decoded[:n] - expected[:n]) > TIME_TOLERANCE)
+    if len(bad) or len(decoded) != len(expected):
+        i = int(bad[0]) if len(bad) else n
+        at = f" (at {expected[i]:.3f} s)" if i < len(expected) else ""
+        raise InputError(
+            f"{video}: candidate {offset + i}{at} did not decode to its own frame; the file "
+            "changed since its candidate pool was read"
+        )

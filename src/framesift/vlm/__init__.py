@@ -1,0 +1,1 @@
+"""Video-language models loaded once and shared by the selectors and answerers that use them."""
