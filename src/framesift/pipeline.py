@@ -398,6 +398,8 @@ class Pipeline:
                 times=features.times[chosen],
                 embeddings=features.embeddings[chosen],
                 scores=relevance[chosen],
+                indices=chosen,
+                frames=request.frames,
             )
             answer = answerer.answer(AnswerRequest(question, list(options or []), evidence, tokens))
             timings["answer"] = time.perf_counter() - t0

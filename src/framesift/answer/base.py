@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from framesift.encode.base import PatchEncoder
+from framesift.select.base import FrameReader
 
 if TYPE_CHECKING:
     from framesift.compress.sequence import TokenSequence
@@ -31,13 +32,17 @@ class Evidence:
 
     ``times``: (K,) seconds; ``embeddings``: (K, D) unit-norm frame embeddings of the
     pipeline's encoder; ``scores``: (K,) relevance to the question; ``video``: where they
-    come from (a file name, or a description of a composed video).
+    come from (a file name, or a description of a composed video). ``frames`` reads the
+    candidates' pixels and ``indices`` (K,) are the keyframes' positions among them, for an
+    answerer that looks at the keyframes itself: ``frames.read(indices, resize)``.
     """
 
     video: str
     times: np.ndarray
     embeddings: np.ndarray
     scores: np.ndarray
+    indices: np.ndarray | None = None
+    frames: FrameReader | None = None
 
 
 @dataclass
