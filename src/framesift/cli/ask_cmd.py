@@ -25,6 +25,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--start", type=float, metavar="S", help="window start, seconds")
     parser.add_argument("--end", type=float, metavar="E", help="window end, seconds")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the answer, a relevance timeline and keyframe thumbnails to one "
+        "self-contained HTML file",
+    )
     add_pipeline_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -34,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
     pipeline = Pipeline(pipeline_config(args, progress=not args.json))
     result = pipeline.ask(args.video, args.question, args.option, start=args.start, end=args.end)
+    if args.report:
+        from framesift.serve.report import write_report
+
+        write_report(args.report, pipeline, result, start=args.start, end=args.end)
     if args.json:
         json.dump(result.to_dict(), sys.stdout)
         print()
