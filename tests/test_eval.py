@@ -57,14 +57,14 @@ def dataset(tmp_path_factory):
     return annotations, videos, root / "cache"
 
 
-def eval_args(dataset, out, *extra):
-    annotations, videos, cache = dataset
+def eval_args(dataset, out, *extra, benchmark="generic", annotations=None):
+    default_annotations, videos, cache = dataset
     return [
         "eval",
         "--benchmark",
-        "generic",
+        benchmark,
         "--annotations",
-        str(annotations),
+        str(annotations or default_annotations),
         "--videos",
         str(videos),
         "--out",
@@ -113,6 +113,20 @@ def test_eval_writes_samples_and_results(full_run):
     assert generic["frames_seen_per_question"] == 4
     assert generic["latency_seconds"]["total"]["median"] > 0
     assert results["config"]["pipeline"]["selector"] == "dks" and results["framesift_version"]
+    # the layout of lmms-eval's results file, so its readers find the numbers
+    assert generic["accuracy,none"] == generic["accuracy"]
+    assert results["higher_is_better"] == {"generic": {"accuracy": True}}
+    assert results["n-samples"] == {"generic": {"original": 7, "effective": 7}}
+    assert results["config"]["annotations_digest"].startswith("sha256:")
+
+
+def test_limit_counts_every_question_as_original(dataset, full_run, tmp_path):
+    out = tmp_path / "limited"
+    assert main(eval_args(dataset, out, "--limit", "2")) == 0
+    assert len(records(out)) == 2
+    results = json.loads((out / "results.json").read_text())
+    assert results["n-samples"] == {"generic": {"original": 7, "effective": 2}}
+    assert results["results"]["generic"]["n"] == 2
 
 
 def test_killed_run_resumes_without_losing_or_repeating(dataset, full_run, tmp_path):
@@ -147,8 +161,12 @@ def test_shards_merge_to_the_full_run(dataset, full_run, tmp_path):
     assert main(["eval-merge", *map(str, shards), "--out", str(merged)]) == 0
     assert comparable(records(merged)) == comparable(records(full_run))
     full = json.loads((full_run / "results.json").read_text())["results"]["generic"]
-    combined = json.loads((merged / "results.json").read_text())["results"]["generic"]
-    assert combined["accuracy"] == full["accuracy"] and combined["n"] == 7
+    combined = json.loads((merged / "results.json").read_text())
+    assert combined["results"]["generic"]["accuracy"] == full["accuracy"]
+    assert combined["results"]["generic"]["n"] == 7
+    assert combined["n-samples"] == {"generic": {"original": 7, "effective": 7}}
+    shard0 = json.loads((shards[0] / "results.json").read_text())["n-samples"]["generic"]
+    assert shard0 == {"original": 7, "effective": sizes[0]}
 
 
 def test_a_folder_refuses_a_different_configuration(dataset, full_run, capsys):
@@ -199,3 +217,77 @@ def test_compare_tables_and_plots_runs(dataset, full_run, tmp_path, capsys):
     assert f"| {full_run.name} | generic | dks | 4 |" in table
     assert "| uniform-k2 | generic | uniform | 2 |" in table
     assert plot.stat().st_size > 5_000
+
+
+def test_videomme_reports_lmms_evals_perception_score(dataset, full_run, tmp_path):
+    """Video-MME rows (the released parquet's fields) over the real test videos."""
+    rows = [
+        {
+            "video_id": f"00{i}",
+            "duration": "short",
+            "domain": "Knowledge",
+            "sub_category": "Humanity & History",
+            "url": "",
+            "videoID": f"v{i}",
+            "question_id": f"00{i}-1",
+            "task_type": "Object Recognition",
+            "question": "What is shown?",
+            "options": [f"{letter}. {o}" for letter, o in zip("ABCD", OPTIONS, strict=True)],
+            "answer": "ABC"[i],
+        }
+        for i in range(3)
+    ]
+    annotations = tmp_path / "videomme.json"
+    annotations.write_text(json.dumps(rows))
+    out = tmp_path / "videomme"
+    args = eval_args(dataset, out, benchmark="videomme", annotations=annotations)
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    r = results["results"]["videomme"]
+    assert r["videomme_perception_score,none"] == pytest.approx(100 * r["accuracy"])
+    assert results["higher_is_better"]["videomme"]["videomme_perception_score"] is True
+    assert set(r["by_group"]["duration"]) == {"short"}
+
+
+def test_mlvu_scores_flawed_entries_as_choice_bench_does(dataset, full_run, tmp_path, capsys):
+    """Entries shaped like MLVU's released flaws: duplicate candidates, an answer that is no
+    candidate. The gold option is the last exact match; no match is always wrong."""
+    json_dir = tmp_path / "json"
+    json_dir.mkdir()
+    plot = {"video": "v0.mp4", "duration": 20, "question": "What is shown?"}
+    (json_dir / "1_plotQA.json").write_text(
+        json.dumps(
+            [
+                {**plot, "candidates": OPTIONS, "answer": "a cat", "question_type": "plotQA"},
+                {
+                    **plot,
+                    "candidates": ["a horse", "a cat", "a rocket", "a horse"],
+                    "answer": "a horse",  # both copies are wrong here; gold is the last one
+                    "question_type": "plotQA",
+                },
+            ]
+        )
+    )
+    needle = {
+        "video": "v2.mp4",
+        "duration": 20,
+        "question": "Which object appears?",
+        "candidates": OPTIONS,
+        "answer": "a rocket ship",  # no candidate: MLVU's scorer can never match it
+        "question_type": "findNeedle",
+    }
+    (json_dir / "2_needle.json").write_text(json.dumps([needle]))
+    out = tmp_path / "mlvu"
+    assert main(eval_args(dataset, out, benchmark="mlvu", annotations=json_dir)) == 0
+    assert "annotation issues" in capsys.readouterr().out
+    rows = {r["qid"]: r for r in records(out)}
+    assert rows["1_plotQA_1"]["target"] == "D" and rows["1_plotQA_1"]["annotation_issues"] == [
+        "duplicate_options"
+    ]
+    assert rows["2_needle_0"]["target"] is None and rows["2_needle_0"]["correct"] is False
+    r = json.loads((out / "results.json").read_text())["results"]["mlvu"]
+    assert set(r["by_question_type"]) == {"plotQA", "needle"}  # lmms-eval's task names
+    task_mean = np.mean([t["accuracy"] for t in r["by_question_type"].values()])
+    assert r["mlvu_percetion_score,none"] == pytest.approx(100 * task_mean)
+    assert r["annotation_issues"] == {"answer_not_in_options": 1, "duplicate_options": 1}
+    assert r["counted_wrong"] == 1
