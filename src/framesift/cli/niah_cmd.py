@@ -21,31 +21,26 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--haystack", required=True, metavar="VIDEO", help="real footage")
     parser.add_argument("--needles", required=True, metavar="DIR", help="needle folder")
     parser.add_argument("--out", required=True, metavar="DIR")
-    parser.add_argument("--lengths", type=int, nargs="+", default=[600, 1800, 3600], metavar="N")
-    parser.add_argument(
-        "--depths", type=float, nargs="+", default=[0, 0.25, 0.5, 0.75, 1], metavar="D"
-    )
-    parser.add_argument(
-        "--selectors", nargs="+", default=["uniform", "topk", "bolt", "aks", "dks"], metavar="NAME"
-    )
-    parser.add_argument("--needle-seconds", type=float, default=1.0, metavar="S")
+    from framesift.cli.options import add_field_option
+    from framesift.eval.niah import NIAHConfig
+
+    add_field_option(parser, NIAHConfig, "lengths", type=int, nargs="+", metavar="N")
+    add_field_option(parser, NIAHConfig, "depths", type=float, nargs="+", metavar="D")
+    add_field_option(parser, NIAHConfig, "selectors", nargs="+", metavar="NAME[:ARG]")
+    add_field_option(parser, NIAHConfig, "needle_seconds", type=float, metavar="S")
     add_pipeline_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from framesift.cli.options import field_values
     from framesift.eval.niah import NIAHConfig, run_niah
     from framesift.pipeline import Pipeline
 
-    config = NIAHConfig(
-        haystack=args.haystack,
-        needles=args.needles,
-        out=args.out,
-        lengths=tuple(args.lengths),
-        depths=tuple(args.depths),
-        selectors=tuple(args.selectors),
-        needle_seconds=args.needle_seconds,
-    )
+    given = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in field_values(args, NIAHConfig).items()
+    }
+    config = NIAHConfig(**given)
     results = run_niah(config, Pipeline(pipeline_config(args, progress=True)))
     print("| selector | retrieval | accuracy | ms / question |\n|---|---|---|---|")
     for name, r in results["selectors"].items():

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import MISSING
+from dataclasses import MISSING, fields
 from typing import Any
 
 from framesift.errors import InputError
@@ -73,3 +73,22 @@ def pipeline_config(args: argparse.Namespace, *, progress: bool, **overrides: An
     else:
         values.pop("params", None)
     return PipelineConfig(**values, progress=progress, **overrides)
+
+
+def add_field_option(
+    parser: Any, cls: type, name: str, flag: str | None = None, **kwargs: Any
+) -> None:
+    """``--name`` for field ``name`` of dataclass ``cls``; its default is read from the
+    dataclass for the help text and left unset in ``args`` (see ``field_values``)."""
+    field = next(f for f in fields(cls) if f.name == name)
+    default = field.default if field.default is not MISSING else None
+    if default is not None and kwargs.get("action") not in ("store_true", "store_false"):
+        kwargs["help"] = f"{kwargs.get('help', '')} (default: {default})".strip()
+    parser.add_argument(
+        flag or "--" + name.replace("_", "-"), dest=name, default=argparse.SUPPRESS, **kwargs
+    )
+
+
+def field_values(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The fields of ``cls`` the command line set."""
+    return {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,40 +29,40 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--out runs/vila-xl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from framesift.cli.options import add_field_option
     from framesift.eval.loaders import BENCHMARKS
+    from framesift.vila.config import ViLAConfig
+    from framesift.vila.train import TrainConfig
 
     parser.add_argument("--benchmark", required=True, choices=BENCHMARKS.names())
     parser.add_argument("--annotations", required=True, metavar="PATH")
     parser.add_argument("--videos", required=True, metavar="DIR")
-    parser.add_argument("--val-annotations", metavar="PATH")
-    parser.add_argument("--val-videos", metavar="DIR", help="(default: --videos)")
     parser.add_argument("--out", required=True, metavar="DIR")
-    parser.add_argument("--encoder", default="bundled")
-    parser.add_argument("--cache-dir", metavar="DIR")
-    parser.add_argument("--teacher-frames", type=int, default=32, metavar="T")
-    parser.add_argument("--student-frames", type=int, default=4, metavar="S")
-    parser.add_argument("--teacher-epochs", type=int, default=10)
-    parser.add_argument("--student-epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-4)
-    parser.add_argument("--distill-lambda", type=float, default=0.01)
-    parser.add_argument("--no-distill", action="store_true", help="ablation: answer loss only")
-    parser.add_argument(
-        "--host",
-        default="qformer",
+    run_option = functools.partial(add_field_option, parser, TrainConfig)
+    run_option("val_annotations", metavar="PATH")
+    run_option("val_videos", metavar="DIR", help="(default: --videos)")
+    run_option("encoder", metavar="NAME[:ARG]")
+    run_option("cache_dir", metavar="DIR")
+    run_option("teacher_epochs", type=int, metavar="N")
+    run_option("student_epochs", type=int, metavar="N")
+    run_option("batch_size", type=int, metavar="B")
+    run_option("lr", type=float)
+    run_option("seed", type=int)
+    run_option("distill", "--no-distill", action="store_false", help="ablation: answer loss only")
+    run_option("device", help="cpu, cuda, cuda:1 ... (default: the GPU if any)")
+    model_option = functools.partial(add_field_option, parser, ViLAConfig)
+    model_option("teacher_frames", type=int, metavar="T")
+    model_option("segments", "--student-frames", type=int, metavar="S")
+    model_option("distill_lambda", type=float)
+    model_option(
+        "host",
         metavar="HOST",
-        help="qformer (default) or instructblip[:MODEL_ID] (default id: "
-        "Salesforce/instructblip-flan-t5-xl; a hub id or a local folder)",
+        help="qformer or instructblip[:MODEL_ID] (default id: Salesforce/instructblip-flan-t5-xl;"
+        " a hub id or a local folder)",
     )
-    parser.add_argument(
-        "--lora-rank", type=int, default=0, metavar="R", help="instructblip: LoRA rank, 0 = frozen"
-    )
-    parser.add_argument(
-        "--host-dtype", default="float32", choices=["float32", "bfloat16", "float16"]
-    )
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the GPU if any)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, metavar="N")
+    model_option("lora_rank", type=int, metavar="R", help="instructblip: LoRA rank, 0 = frozen")
+    model_option("host_dtype", choices=["float32", "bfloat16", "float16"])
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
     parser.set_defaults(run=run)
 
 
@@ -70,35 +71,17 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from framesift.cli.options import field_values
+    from framesift.errors import InputError
     from framesift.vila.config import ViLAConfig
     from framesift.vila.train import TrainConfig, train_vila
 
-    if args.threads:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     config = TrainConfig(
-        benchmark=args.benchmark,
-        annotations=args.annotations,
-        videos=args.videos,
-        out=args.out,
-        val_annotations=args.val_annotations,
-        val_videos=args.val_videos,
-        encoder=args.encoder,
-        cache_dir=args.cache_dir,
-        teacher_epochs=args.teacher_epochs,
-        student_epochs=args.student_epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        distill=not args.no_distill,
-        device=args.device,
-        model=ViLAConfig(
-            teacher_frames=args.teacher_frames,
-            segments=args.student_frames,
-            distill_lambda=args.distill_lambda,
-            host=args.host,
-            lora_rank=args.lora_rank,
-            host_dtype=args.host_dtype,
-        ),
+        **field_values(args, TrainConfig), model=ViLAConfig(**field_values(args, ViLAConfig))
     )
     summary = train_vila(config)
     if args.val_annotations:
