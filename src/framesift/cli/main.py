@@ -6,9 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from framesift.cli import ask_cmd, compare_cmd, demo_cmd, eval_cmd, niah_cmd, serve_cmd, train_cmd
+from framesift.cli import (
+    ask_cmd,
+    compare_cmd,
+    demo_cmd,
+    eval_cmd,
+    niah_cmd,
+    select_cmd,
+    serve_cmd,
+    train_cmd,
+)
 
-SUBCOMMANDS = (ask_cmd, demo_cmd, eval_cmd, niah_cmd, compare_cmd, train_cmd, serve_cmd)
+SUBCOMMANDS = (ask_cmd, demo_cmd, eval_cmd, select_cmd, niah_cmd, compare_cmd, train_cmd, serve_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
