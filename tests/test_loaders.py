@@ -1,12 +1,15 @@
-"""Benchmark loaders on small hand-made files in each released format, and answer matching.
+"""Benchmark loaders on records copied from each benchmark's released files, and answer matching.
 
-The annotation snippets copy the field layout of the public releases (entries abridged): a loader
-that passes here reads the real files the same way.
+``tests/benchmark_records`` holds a few real records per benchmark, verbatim, with a note of
+where each came from: a loader that passes here reads the authors' files as they ship them,
+flaws included. Hand-made records appear only where a case has no real record (a malformed
+line, a format no public file shows) and say so.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,8 @@ from hypothesis import strategies as st
 from framesift.errors import InputError
 from framesift.eval import QASample, normalize_answer, option_letter, parse_choice
 from framesift.eval.loaders import BENCHMARKS
+
+RECORDS = Path(__file__).parent / "benchmark_records"
 
 
 def write_json(path: Path, data: object) -> Path:
@@ -28,14 +33,23 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def read_json(relative: str) -> object:
+    return json.loads((RECORDS / relative).read_text(encoding="utf-8"))
+
+
 def load(name: str, path: Path, **kwargs: object) -> list[QASample]:
-    return list(BENCHMARKS.build(name, **kwargs).load(path))
+    return list(BENCHMARKS.get(name)(**kwargs).load(path))
 
 
 def touch(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"")
     return path
+
+
+def copy(relative: str, folder: Path) -> Path:
+    """A fixture file copied into ``folder`` (for tests that add files next to it)."""
+    return Path(shutil.copy(RECORDS / relative, folder))
 
 
 # --------------------------------------------------------------------------- registry
@@ -56,7 +70,7 @@ def test_registry_lists_every_benchmark_and_rejects_unknown():
         "generic",
     }
     with pytest.raises(InputError, match="nextqa"):
-        BENCHMARKS.build("nextqaa")
+        BENCHMARKS.get("nextqaa")
 
 
 def test_missing_annotation_file_raises_at_load(tmp_path):
@@ -64,160 +78,223 @@ def test_missing_annotation_file_raises_at_load(tmp_path):
         BENCHMARKS.build("star").load(tmp_path / "nope.json")
 
 
+def test_lmms_eval_metric_names_and_scales():
+    metrics = {name: BENCHMARKS.get(name).metric for name in BENCHMARKS.names()}
+    assert (metrics["videomme"].name, metrics["videomme"].scale) == (
+        "videomme_perception_score",
+        100,
+    )
+    assert (metrics["longvideobench"].name, metrics["longvideobench"].scale) == ("lvb_acc", 1)
+    assert metrics["mlvu"].name == "mlvu_percetion_score" and metrics["mlvu"].mean_over_types
+    assert (metrics["nextqa"].name, metrics["egoschema"].name) == ("exact_match", "score")
+    assert metrics["star"].name == "accuracy"
+
+
 # --------------------------------------------------------------------------- NExT-QA
 
-NEXTQA_SEVILA = [
-    {
-        "num_option": 5,
-        "qid": "TN_6233408665_8",
-        "question": "what did the people on the sofa do after the lady in pink finished singing?",
-        "video": "1150/6233408665",
-        "a0": "sitting.",
-        "a1": "give it to the girl.",
-        "a2": "take music sheet.",
-        "a3": "clap.",
-        "a4": "walk in circles.",
-        "answer": 3,
-    },
-    {
-        "num_option": 5,
-        "qid": "CW_4882821564_1",
-        "question": "why did the boy pick up one present?",
-        "video": "1001/4882821564",
-        **{f"a{i}": t for i, t in enumerate(["share", "approach", "unwrap", "play", "gesture"])},
-        "answer": 2,
-    },
-]
 
-NEXTQA_CSV = """\
-video,frame_count,width,height,question,answer,qid,type,a0,a1,a2,a3,a4
-4010069381,369,640,480,how do the two man play the instrument,0,6,CH,roll the handle,tap their feet,strum the string,hit with sticks,pat with hand
-8547321641,327,640,362,how many babies are in the video,4,7,DC,kitchen,four,two,three,one
-6329077812,1835,640,360,what did the lady do before wipping the baby s mouth,4,7,TP,touch the baby again,turn away,adjusts the baby in grey,smiling,take napkin
-"""  # noqa: E501 (rows copied from doc-doc/NExT-QA dataset/nextqa/val.csv)
-
-
-def write_csv(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def test_nextqa_sevila_json(tmp_path):
-    samples = load("nextqa", write_json(tmp_path / "val.json", NEXTQA_SEVILA))
-    s = samples[0]
-    assert (s.qid, s.video, s.answer, s.question_type) == (
+def test_nextqa_val_csv_maps_videos_and_merges_tp_into_tn():
+    samples = load("nextqa", RECORDS / "nextqa/val.csv")  # map_vid_vidorID.json beside it
+    assert [s.qid for s in samples] == [
+        "CH_4010069381_6",
+        "CW_4882821564_1",
+        "CH_2435100235_7",
+        "TP_6329077812_7",
         "TN_6233408665_8",
-        "1150/6233408665",
-        3,
-        "TN",
+    ]
+    assert samples[0].video == "1106/4010069381"
+    assert samples[0].options == (
+        "roll the handle",
+        "tap their feet",
+        "strum the string",
+        "hit with sticks",
+        "pat with hand",
     )
-    assert s.options[3] == "clap." and len(s.options) == 5
-    assert s.group("group") == "T" and samples[1].group("group") == "C"
-    assert (s.start, s.end) == (None, None)
+    assert [s.answer for s in samples] == [0, 2, 2, 4, 3]
+    assert [s.question_type for s in samples] == ["CH", "CW", "CH", "TN", "TN"]  # TP -> TN
+    assert [s.group("group") for s in samples] == ["C", "C", "C", "T", "T"]
+    assert BENCHMARKS.get("nextqa").breakdown_keys == ("question_type", "group")
 
 
-def test_nextqa_csv_maps_video_and_merges_tp_into_tn(tmp_path):
-    write_json(tmp_path / "map_vid_vidorID.json", {"4010069381": "0060/4010069381"})
-    samples = load("nextqa", write_csv(tmp_path / "val.csv", NEXTQA_CSV))
-    assert [s.qid for s in samples] == ["CH_4010069381_6", "DC_8547321641_7", "TP_6329077812_7"]
-    assert samples[0].video == "0060/4010069381"  # mapped
-    assert samples[1].video == "8547321641"  # not in the map: the bare id
-    assert [s.answer for s in samples] == [0, 4, 4]
-    assert [s.question_type for s in samples] == ["CH", "DC", "TN"]  # TP counted as TN
-    assert [s.group("group") for s in samples] == ["C", "D", "T"]
-    assert BENCHMARKS.build("nextqa").breakdown_keys == ("question_type", "group")
+def test_nextqa_sevila_json_is_the_csv_row_the_notebook_converted():
+    (sevila,) = load("nextqa", RECORDS / "nextqa/sevila_val.json")
+    original = load("nextqa", RECORDS / "nextqa/val.csv")[-1]
+    assert (sevila.qid, sevila.video, sevila.answer, sevila.question_type) == (
+        original.qid,
+        original.video,
+        original.answer,
+        original.question_type,
+    )
+    # the notebook appends "." to each option and "?" to the question
+    assert sevila.options == tuple(f"{o}." for o in original.options)
+    assert sevila.question == f"{original.question}?"
 
 
 def test_nextqa_video_file_resolves_subfolder_and_extension(tmp_path):
     nextqa = BENCHMARKS.build("nextqa")
-    samples = list(nextqa.load(write_csv(tmp_path / "val.csv", NEXTQA_CSV)))
+    samples = list(nextqa.load(copy("nextqa/val.csv", tmp_path)))  # no map beside it
     videos = tmp_path / "NExTVideo"
-    want = touch(videos / "1164" / "8547321641.mkv")
+    want = touch(videos / "1104" / "4882821564.mkv")
     assert nextqa.video_file(videos, samples[1]) == want  # found one folder down
     assert nextqa.video_file(videos, samples[0]) == videos / "4010069381.mp4"  # expected path
 
 
 def test_nextqa_bad_type_and_bad_answer_name_the_entry(tmp_path):
-    bad = [NEXTQA_SEVILA[0], {**NEXTQA_SEVILA[1], "qid": "XX_1_2"}]
+    rows = read_json("nextqa/sevila_val.json")
     with pytest.raises(InputError, match=r"val\.json: entry 1: .*NExT-QA type"):
-        load("nextqa", write_json(tmp_path / "val.json", bad))
-    bad_answer = NEXTQA_CSV.replace("in the video,4,7,DC", "in the video,five,7,DC")
-    with pytest.raises(InputError, match=r"val\.csv: line 3: .*'five'"):
-        load("nextqa", write_csv(tmp_path / "val.csv", bad_answer))
+        load("nextqa", write_json(tmp_path / "val.json", [*rows, {**rows[0], "qid": "XX_1_2"}]))
+    csv = (RECORDS / "nextqa/val.csv").read_text(encoding="utf-8")
+    bad = csv.replace(",2,1,CW,", ",two,1,CW,")
+    (tmp_path / "val.csv").write_text(bad, encoding="utf-8")
+    with pytest.raises(InputError, match=r"val\.csv: line 3: .*'two'"):
+        load("nextqa", tmp_path / "val.csv")
 
 
 # --------------------------------------------------------------------------- STAR
 
-STAR_ORIGINAL = [
-    {
-        "answer": "The clothes.",
-        "choices": [
-            {"choice": "The closet/cabinet.", "choice_id": 0, "choice_program": []},
-            {"choice": "The blanket.", "choice_id": 1, "choice_program": []},
-            {"choice": "The clothes.", "choice_id": 2, "choice_program": []},
-            {"choice": "The table.", "choice_id": 3, "choice_program": []},
-        ],
-        "end": 19.6,
-        "question": "Which object was tidied up by the person?",
-        "question_id": "Interaction_T1_13",
-        "question_program": [],
-        "situations": {},
-        "start": 11.1,
-        "video_id": "6H78U",
-    }
-]
+
+def notebook_star_line(entry: dict) -> dict:
+    """STAR entry -> SeViLA line, as Yui010206/SeViLA's ``Data Preprocess.ipynb`` writes it."""
+    line = {"video": entry["video_id"], "num_option": 4, "qid": entry["question_id"]}
+    for i, choice in enumerate(entry["choices"]):
+        line[f"a{i}"] = choice["choice"]
+        if choice["choice"] == entry["answer"]:
+            line["answer"] = i
+    return {**line, "question": entry["question"], "start": entry["start"], "end": entry["end"]}
 
 
-def star_sevila(qid: str, answer: int = 1) -> dict:
-    return {
-        "video": "6H78U",
-        "num_option": 4,
-        "qid": qid,
-        **{f"a{i}": f"choice {i}" for i in range(4)},
-        "answer": answer,
-        "question": "What happened?",
-        "start": 1.5,
-        "end": 7.25,
-    }
-
-
-def test_star_original_json(tmp_path):
-    (s,) = load("star", write_json(tmp_path / "STAR_val.json", STAR_ORIGINAL))
+def test_star_val_json_and_its_sevila_conversion_agree(tmp_path):
+    (s,) = load("star", RECORDS / "star/STAR_val.json")
     assert (s.qid, s.video, s.question_type) == ("Interaction_T1_13", "6H78U", "Interaction")
     assert s.options == ("The closet/cabinet.", "The blanket.", "The clothes.", "The table.")
     assert s.answer == 2  # from the answer text
     assert (s.start, s.end) == (11.1, 19.6)
+    (entry,) = read_json("star/STAR_val.json")
+    (converted,) = load("star", write_json(tmp_path / "val.json", [notebook_star_line(entry)]))
+    assert converted == s
 
 
-def test_star_sevila_json_four_types(tmp_path):
-    qids = ["Interaction_T1_1", "Sequence_T3_2", "Prediction_T4_3", "Feasibility_T5_4"]
-    rows = [star_sevila(q) for q in qids]
+def test_star_types_and_test_split(tmp_path):
+    (entry,) = read_json("star/STAR_val.json")
+    line = notebook_star_line(entry)
+    qids = ["Interaction_T1_13", "Sequence_T1_13", "Prediction_T1_13", "Feasibility_T1_13"]
+    rows = [{**line, "qid": q} for q in qids]  # the four type prefixes STAR ids carry
     samples = load("star", write_jsonl(tmp_path / "val.jsonl", rows))
-    assert [s.question_type for s in samples] == [
-        "Interaction",
-        "Sequence",
-        "Prediction",
-        "Feasibility",
-    ]
-    assert all((s.start, s.end, s.answer) == (1.5, 7.25, 1) for s in samples)
+    assert [s.question_type for s in samples] == [q.split("_")[0] for q in qids]
     with pytest.raises(InputError, match=r"line 2: .*STAR type"):
-        load("star", write_jsonl(tmp_path / "bad.jsonl", [rows[0], star_sevila("Other_T1_9")]))
+        load("star", write_jsonl(tmp_path / "bad.jsonl", [rows[0], {**line, "qid": "Other_1"}]))
+    hidden = {k: v for k, v in entry.items() if k != "answer"}  # STAR_test.json's layout
+    with pytest.raises(InputError, match=r"STAR_test\.json hides the answers"):
+        load("star", write_json(tmp_path / "STAR_test.json", [hidden]))
 
 
-# --------------------------------------------------------------------------- How2QA, TVQA, VLEP
+# --------------------------------------------------------------------------- TVQA
 
 
-def test_how2qa_sevila_string_times_and_original_ts(tmp_path):
-    sevila = {
-        "video": "-4K5fkHF_j0_61_107",
-        "num_option": 4,
-        "qid": "HOW2QA_0",
-        **{f"a{i}": f"step {i}" for i in range(4)},
-        "answer": 0,
-        "question": "What does the man do after sanding?",
-        "start": "12.0",
-        "end": "31.5",
+def test_tvqa_original_jsonl():
+    (s,) = load("tvqa", RECORDS / "tvqa/tvqa_val_sample.jsonl")
+    assert (s.qid, s.video, s.answer, s.start, s.end) == (
+        "7",
+        "met_s06e22_seg01_clip_02",
+        4,
+        1.21,
+        8.49,
+    )
+    assert s.options[4] == "A beer bottle" and s.question.startswith("What is Robin holding")
+
+
+def test_tvqa_public_test_split_is_skipped_not_an_error(tmp_path):
+    with pytest.raises(InputError, match=r"tvqa_test_public\.jsonl hides answer_idx"):
+        load("tvqa", RECORDS / "tvqa/tvqa_test_public.jsonl")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(
+        (RECORDS / "tvqa/tvqa_val_sample.jsonl").read_text()
+        + (RECORDS / "tvqa/tvqa_test_public.jsonl").read_text()
+    )
+    tvqa = BENCHMARKS.build("tvqa")
+    assert [s.qid for s in tvqa.load(mixed)] == ["7"] and tvqa.skipped == 3
+
+
+def test_tvqa_plus_string_answer_and_list_window():
+    a, b = load("tvqa", RECORDS / "tvqa/tvqa_plus_val.json")
+    assert (a.qid, a.video, a.answer, a.start, a.end) == (
+        "133290",
+        "s01e02_seg02_clip_12",
+        3,
+        0.0,
+        5.4,
+    )
+    assert len(b.options) == 5 and b.answer == int(
+        read_json("tvqa/tvqa_plus_val.json")[1]["answer_idx"]
+    )
+
+
+def test_tvqa_sevila_line_and_nan_timestamp(tmp_path):
+    (entry,) = [
+        json.loads(x) for x in (RECORDS / "tvqa/tvqa_val_sample.jsonl").read_text().splitlines()
+    ]
+    # the SeViLA notebook's conversion of that entry
+    start, end = entry["ts"].split("-")
+    line = {
+        "video": entry["vid_name"],
+        "num_option": 5,
+        "qid": "TVQA_0",
+        **{f"a{j}": entry[f"a{j}"] for j in range(5)},
+        "answer": entry["answer_idx"],
+        "question": entry["q"],
+        "start": start,
+        "end": end,
     }
+    nan = {**line, "qid": "TVQA_1", "start": "NaN", "end": "NaN"}
+    a, b = load("tvqa", write_json(tmp_path / "tvqa_val.json", [line, nan]))
+    (original,) = load("tvqa", RECORDS / "tvqa/tvqa_val_sample.jsonl")
+    assert a == QASample(**{**original.__dict__, "qid": "TVQA_0"})
+    assert (b.start, b.end) == (None, None)
+    with pytest.raises(InputError, match=r"entry 0: .*before start"):
+        load("tvqa", write_json(tmp_path / "bad.json", [{**line, "start": "30", "end": "20"}]))
+
+
+# --------------------------------------------------------------------------- VLEP
+
+
+def test_vlep_dev_release(tmp_path):
+    vlep = BENCHMARKS.build("vlep")
+    a, b, c = list(vlep.load(RECORDS / "vlep/vlep_dev_release.jsonl"))
+    assert [s.qid for s in (a, b, c)] == ["VLEP_20142", "VLEP_20143", "VLEP_20144"]
+    assert a.question == "Which event is more likely to happen next?"
+    assert (a.answer, a.options[0], a.start, a.end) == (
+        0,
+        "Ross will stop, turn and point at Monica.",
+        38.81,
+        40.37,
+    )
+    assert (b.answer, c.answer) == (1, 1)
+    clip = touch(tmp_path / "tvqa" / "friends_s03e09_seg02_clip_07.mp4")
+    assert vlep.video_file(tmp_path / "tvqa", a) == clip  # "_ep" cut, as ViLA reads it
+
+
+def test_vlep_test_release_is_skipped(tmp_path):
+    with pytest.raises(InputError, match=r"vlep_test_release\.jsonl hides the answers"):
+        load("vlep", RECORDS / "vlep/vlep_test_release.jsonl")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(
+        (RECORDS / "vlep/vlep_dev_release.jsonl").read_text()
+        + (RECORDS / "vlep/vlep_test_release.jsonl").read_text()
+    )
+    vlep = BENCHMARKS.build("vlep")
+    assert len(list(vlep.load(mixed))) == 3 and vlep.skipped == 2
+
+
+# --------------------------------------------------------------------------- How2QA
+
+
+def test_how2qa_authors_csv_is_refused_with_a_pointer():
+    with pytest.raises(InputError, match=r"original How2QA CSV .* how2qa_val_release\.jsonl"):
+        load("how2qa", RECORDS / "how2qa/how2QA_val_release.csv")
+
+
+def test_how2qa_jsonl_and_sevila_lines(tmp_path):
+    # hand-made: no public record of VALUE's how2qa_*_release.jsonl exists (see the loader)
     original = {
         "vid_name": "abc_1_2",
         "q": "What is used?",
@@ -225,120 +302,39 @@ def test_how2qa_sevila_string_times_and_original_ts(tmp_path):
         "answer_idx": 3,
         "ts": "4.5-9",
     }
-    a, b = load("how2qa", write_json(tmp_path / "val.json", [sevila, original]))
-    assert (a.qid, a.start, a.end, a.answer, len(a.options)) == ("HOW2QA_0", 12.0, 31.5, 0, 4)
-    assert (b.qid, b.video, b.question, b.answer, b.start, b.end) == (
-        "HOW2QA_1",  # numbered by position, as the SeViLA notebook does
-        "abc_1_2",
-        "What is used?",
-        3,
-        4.5,
-        9.0,
-    )
-    assert BENCHMARKS.build("how2qa").breakdown_keys == ()
-
-
-def test_tvqa_sevila_and_nan_timestamp(tmp_path):
-    row = {
-        "a0": "Because Sheldon is being rude.",
-        "a1": "Because he doesn't like Sheldon.",
-        "a2": "Because they are having an argument.",
-        "a3": "Because Howard wanted to have a private meal with Raj.",
-        "a4": "Because Sheldon won't loan him money for food.",
-        "answer": 2,
-        "end": "25.12",
-        "num_option": 5,
-        "qid": "TVQA_0",
-        "question": "Why is Howard frustrated when he is talking to Sheldon?",
-        "start": "20.16",
-        "video": "s03e02_seg02_clip_10",
-    }
-    nan = {**row, "qid": "TVQA_1", "start": "NaN", "end": "NaN"}
-    a, b = load("tvqa", write_json(tmp_path / "tvqa_val.json", [row, nan]))
-    assert (a.start, a.end, a.answer, len(a.options)) == (20.16, 25.12, 2, 5)
-    assert (b.start, b.end) == (None, None)
-    reversed_window = {**row, "start": "30", "end": "20"}
-    with pytest.raises(InputError, match=r"entry 0: .*before start"):
-        load("tvqa", write_json(tmp_path / "bad.json", [reversed_window]))
-
-
-def test_vlep_builds_question_and_strips_ep_suffix(tmp_path):
     sevila = {
-        "a0": "Ross will stop, turn and point at Monica.",
-        "a1": "Ross will stop and ask Monica why she is pointing at him.",
-        "answer": 0,
-        "end": 40.37,
-        "num_option": 2,
-        "qid": "VLEP_20142",
-        "start": 38.81,
-        "video": "friends_s03e09_seg02_clip_07_ep",
+        "video": "abc_1_2",
+        "num_option": 4,
+        "qid": "HOW2QA_0",
+        **{f"a{i}": f"tool {i}" for i in range(4)},
+        "answer": 3,
+        "question": "What is used?",
+        "start": "4.5",
+        "end": "9",
     }
-    original = {
-        "example_id": 7,
-        "vid_name": "yt:abc",
-        "events": ["He jumps.", "He sits."],
-        "answer": 1,
-        "ts": [1.0, 2.5],
-    }
-    vlep = BENCHMARKS.build("vlep")
-    a, b = list(vlep.load(write_json(tmp_path / "vlep_val.json", [sevila, original])))
-    assert a.question == b.question == "Which event is more likely to happen next?"
-    assert (a.qid, a.answer, a.options[0], a.start, a.end) == (
-        "VLEP_20142",
-        0,
-        "Ross will stop, turn and point at Monica.",
-        38.81,
-        40.37,
-    )
-    assert (b.qid, b.answer, b.options, b.start, b.end) == (
-        "VLEP_7",
-        1,
-        ("He jumps.", "He sits."),
-        1.0,
-        2.5,
-    )
-    clip = touch(tmp_path / "tvqa" / "friends_s03e09_seg02_clip_07.mp4")
-    assert vlep.video_file(tmp_path / "tvqa", a) == clip
+    test_split = {k: v for k, v in original.items() if k != "answer_idx"}
+    how2qa = BENCHMARKS.build("how2qa")
+    (a,) = list(how2qa.load(write_json(tmp_path / "val.jsonl", [original, test_split])))
+    assert how2qa.skipped == 1
+    assert load("how2qa", write_json(tmp_path / "sevila.json", [sevila])) == [a]
+    assert (a.qid, a.start, a.end, a.answer) == ("HOW2QA_0", 4.5, 9.0, 3)
+    assert how2qa.breakdown_keys == ()
 
 
 # --------------------------------------------------------------------------- Video-MME
-
-VIDEOMME = [
-    {
-        "video_id": "001",
-        "duration": "short",
-        "domain": "Knowledge",
-        "sub_category": "Humanity & History",
-        "url": "https://www.youtube.com/watch?v=fFjv93ACGo8",
-        "videoID": "fFjv93ACGo8",
-        "question_id": "001-1",
-        "task_type": "Counting Problem",
-        "question": "When demonstrating the Germany modern Christmas tree, which is not used?",
-        "options": ["A. Apples.", "B. Candles.", "C. Berries.", "D. The three kinds are all used."],
-        "answer": "C",
-    },
-    {
-        "video_id": "601",
-        "duration": "long",
-        "domain": "Sports Competition",
-        "sub_category": "Football",
-        "url": "",
-        "videoID": "xyz123",
-        "question_id": "601-2",
-        "task_type": "Temporal Reasoning",
-        "question": "What happens after the goal?",
-        "options": ["A. a", "B. b", "C. c", "D. d"],
-        "answer": "A",
-    },
-]
 
 
 def check_videomme(samples: list[QASample]) -> None:
     a, b = samples
     assert (a.qid, a.video, a.answer) == ("001-1", "fFjv93ACGo8", 2)
-    assert a.options == ("Apples.", "Candles.", "Berries.", "The three kinds are all used.")
-    assert a.question_type == "Counting Problem" and b.question_type == "Temporal Reasoning"
-    assert (a.group("duration"), b.group("duration")) == ("short", "long")
+    assert a.options == (
+        "Apples.",
+        "Candles.",
+        "Berries.",
+        "The three kinds are of the same number.",
+    )
+    assert (a.question_type, b.question_type) == ("Counting Problem", "Information Synopsis")
+    assert b.answer == 0 and b.options[0].startswith("It is a news report")
     assert a.group_dict == {
         "domain": "Knowledge",
         "duration": "short",
@@ -347,97 +343,82 @@ def check_videomme(samples: list[QASample]) -> None:
 
 
 def test_videomme_json_jsonl_and_parquet(tmp_path):
-    check_videomme(load("videomme", write_json(tmp_path / "videomme.json", VIDEOMME)))
-    check_videomme(load("videomme", write_jsonl(tmp_path / "videomme.jsonl", VIDEOMME)))
+    rows = read_json("videomme/videomme.json")
+    check_videomme(load("videomme", RECORDS / "videomme/videomme.json"))
+    check_videomme(load("videomme", write_jsonl(tmp_path / "videomme.jsonl", rows)))
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
     path = tmp_path / "test-00000-of-00001.parquet"
-    pq.write_table(pa.Table.from_pylist(VIDEOMME), path)
+    pq.write_table(pa.Table.from_pylist(rows), path)
     check_videomme(load("videomme", path))
     videomme = BENCHMARKS.build("videomme")
     assert videomme.breakdown_keys == ("question_type", "duration", "domain")
     video = touch(tmp_path / "data" / "fFjv93ACGo8.MP4")
     assert videomme.video_file(tmp_path / "data", load("videomme", path)[0]) == video
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not parquet")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        load("videomme", tmp_path / "broken.parquet")
 
 
 def test_videomme_bad_answer_letter_names_the_line(tmp_path):
-    rows = [VIDEOMME[0], {**VIDEOMME[1], "answer": "F"}]
+    rows = read_json("videomme/videomme.json")
+    bad = [rows[0], {**rows[1], "answer": "F"}]
     with pytest.raises(InputError, match=r"videomme\.jsonl: line 2: answer 'F' matches no option"):
-        load("videomme", write_jsonl(tmp_path / "videomme.jsonl", rows))
+        load("videomme", write_jsonl(tmp_path / "videomme.jsonl", bad))
 
 
 # --------------------------------------------------------------------------- MLVU
 
 
-def test_mlvu_folder_of_task_files(tmp_path):
-    json_dir = tmp_path / "json"
-    json_dir.mkdir()
-    plot = {
-        "video": "movie101_66.mp4",
-        "duration": 246,
-        "question": "What color is the main male character in the video?",
-        "candidates": ["Yellow", "Red", "Green", "Blue"],
-        "answer": "Yellow",
-        "question_type": "plotQA",
-    }
-    count = {
-        "video": "count_1.mp4",
-        "duration": 500,
-        "question": "How many times does he jump?",
-        "candidates": ["7", "12", "3", "0", "1", "2"],
-        "answer": "2",  # the option text "2", not index 2
-        "question_type": "count",
-    }
-    write_json(json_dir / "1_plotQA.json", [plot])
-    write_json(json_dir / "4_count.json", [count])
-    write_json(json_dir / "9_summary.json", [{"video": "s.mp4", "question": "Summarize."}])
+def test_mlvu_dev_set_loads_with_its_flaws_scored_as_choice_bench_does(tmp_path):
     mlvu = BENCHMARKS.build("mlvu")
-    a, b = list(mlvu.load(json_dir))
-    assert (a.qid, a.video, a.answer, a.question_type) == (
-        "1_plotQA_0",
+    samples = {s.qid: s for s in mlvu.load(RECORDS / "mlvu/json")}
+    assert not any(q.startswith(("8_", "9_")) for q in samples)  # generation tasks left out
+    assert len(samples) == 9 and mlvu.skipped == 0
+    clean = samples["1_plotQA_0"]
+    assert (clean.video, clean.answer, clean.question_type, clean.issues) == (
         "1_plotQA/movie101_66.mp4",
         0,
         "plotQA",
+        (),
     )
-    assert (b.answer, b.question_type, len(b.options)) == (5, "count", 6)
+    # ["Blue", "Red", "White", "Blue"], answer "White"
+    assert (samples["1_plotQA_1"].answer, samples["1_plotQA_1"].issues) == (
+        2,
+        ("duplicate_options",),
+    )
+    # ["", "There is an archery scene", "There is no archery scene", ""]
+    archery = samples["1_plotQA_2"]
+    assert archery.answer == 1 and archery.issues == ("duplicate_options", "empty_option")
+    assert archery.options[0] == archery.options[3] == "(empty)"
+    # ["Six", "Three", "Three", "Eight"], answer "Three": the last copy is gold
+    assert samples["1_plotQA_3"].answer == 2
+    assert samples["6_anomaly_reco_0"].answer == 3  # "Shooting" listed at 0 and 3
+    # answer "Catching a flying drone quadcopter" is none of the candidates
+    drone = samples["2_needle_1"]
+    assert (drone.answer, drone.issues, drone.question_type) == (
+        None,
+        ("answer_not_in_options",),
+        "needle",  # findNeedle, named as MLVU's and lmms-eval's code name the task
+    )
+    blank = samples["7_topic_reasoning_0"]  # question, candidates and answer all ""
+    assert blank.issues == ("duplicate_options", "empty_question", "empty_option")
+    assert (blank.question, blank.answer) == ("Which option is right?", 3)
     video = touch(tmp_path / "video" / "1_plotQA" / "movie101_66.mp4")
-    assert mlvu.video_file(tmp_path / "video", a) == video
-    flat = touch(tmp_path / "flat" / "count_1.mp4")
-    assert mlvu.video_file(tmp_path / "flat", b) == flat
-    (single,) = load("mlvu", json_dir / "1_plotQA.json")
-    assert single == a
+    assert mlvu.video_file(tmp_path / "video", clean) == video
+    flat = touch(tmp_path / "flat" / "needle_4.mp4")
+    assert mlvu.video_file(tmp_path / "flat", drone) == flat
+    single = load("mlvu", RECORDS / "mlvu/json/1_plotQA.json")
+    assert single[0] == clean
 
 
 # --------------------------------------------------------------------------- LongVideoBench
 
 
-def lvb(i: int, choice: int | None) -> dict:
-    row = {
-        "video_id": "86CxyhFV9MI",
-        "question": "In the video, which subtitles appear at the same time as the man?",
-        "question_wo_referring_query": "Which subtitles appear at the same time?",
-        "candidates": ["promisc has come", "run away countless", "in front of our crown", "cap"],
-        "correct_choice": choice,
-        "position": [854, 948, 1373],
-        "topic_category": "NP-News-Programs",
-        "question_category": "TOS",
-        "level": "L2-Relation",
-        "id": f"86CxyhFV9MI_{i}",
-        "video_path": "86CxyhFV9MI.mp4",
-        "subtitle_path": "86CxyhFV9MI_en.json",
-        "duration_group": 600,
-        "starting_timestamp_for_subtitles": 0,
-        "duration": 190.16,
-    }
-    if choice is None:
-        del row["correct_choice"]
-    return row
-
-
-def test_longvideobench_val_and_parquet_option_columns(tmp_path):
+def test_longvideobench_val_and_lmms_eval_option_columns(tmp_path):
     lv = BENCHMARKS.build("longvideobench")
-    (s,) = list(lv.load(write_json(tmp_path / "lvb_val.json", [lvb(0, 1)])))
+    (s,) = list(lv.load(RECORDS / "longvideobench/lvb_val.json"))
     assert (s.qid, s.video, s.answer, s.question_type) == (
         "86CxyhFV9MI_0",
         "86CxyhFV9MI.mp4",
@@ -445,83 +426,95 @@ def test_longvideobench_val_and_parquet_option_columns(tmp_path):
         "TOS",
     )
     assert s.group("duration_group") == "600" and (s.start, s.end) == (None, None)
-    assert lv.breakdown_keys == ("question_type", "duration_group")
-    hf = {k: v for k, v in lvb(1, 3).items() if k != "candidates"}
-    hf |= {"option0": "a", "option1": "b", "option2": "c", "option3": "d", "option4": "N/A"}
+    assert len(s.options) == 4 and lv.breakdown_keys == ("question_type", "duration_group")
+    # the same entry in the parquet layout lmms-eval reads (option0..4, unused ones "N/A")
+    (entry,) = read_json("longvideobench/lvb_val.json")
+    hf = {k: v for k, v in entry.items() if k != "candidates"}
+    hf |= {f"option{i}": c for i, c in enumerate([*entry["candidates"], "N/A"])}
     (h,) = load("longvideobench", write_jsonl(tmp_path / "lvb.jsonl", [hf]))
-    assert (h.options, h.answer) == (("a", "b", "c", "d"), 3)
+    assert (h.options, h.answer) == (s.options, 1)
 
 
 def test_longvideobench_test_split_entries_are_skipped_and_counted(tmp_path):
+    (entry,) = read_json("longvideobench/lvb_val.json")
+    hidden = {k: v for k, v in entry.items() if k != "correct_choice"}  # lvb_test_wo_gt.json
+    rows = [entry, {**hidden, "id": "86CxyhFV9MI_1"}]
     lv = BENCHMARKS.build("longvideobench")
-    rows = [lvb(0, 1), lvb(1, None), lvb(2, 0)]
-    samples = list(lv.load(write_json(tmp_path / "lvb_val.json", rows)))
-    assert [s.qid for s in samples] == ["86CxyhFV9MI_0", "86CxyhFV9MI_2"] and lv.skipped == 1
+    assert [s.qid for s in lv.load(write_json(tmp_path / "lvb.json", rows))] == ["86CxyhFV9MI_0"]
+    assert lv.skipped == 1
     with pytest.raises(InputError, match="ground-truth answer"):
-        list(lv.load(write_json(tmp_path / "lvb_test_wo_gt.json", [lvb(0, None)])))
+        list(lv.load(write_json(tmp_path / "lvb_test_wo_gt.json", [hidden])))
 
 
 # --------------------------------------------------------------------------- EgoSchema
 
 
-def ego_question(uid: str) -> dict:
-    return {
-        "q_uid": uid,
-        "google_drive_id": "15yGB0TI5zG5usdQZOXn0CrRzkJNB0gMl",
-        "question": "What is the overarching behaviour of C?",
-        **{f"option {i}": f"C does thing {i}" for i in range(5)},
-    }
-
-
-def test_egoschema_answers_file_and_unanswered_questions(tmp_path):
-    qs = write_json(tmp_path / "questions.json", [ego_question(u) for u in ("u1", "u2", "u3")])
-    write_json(tmp_path / "subset_answers.json", {"u1": 3, "u3": 0})
+def test_egoschema_public_subset_answers():
     ego = BENCHMARKS.build("egoschema")
-    samples = list(ego.load(qs))
-    assert [(s.qid, s.video, s.answer) for s in samples] == [("u1", "u1", 3), ("u3", "u3", 0)]
-    assert ego.skipped == 1 and samples[0].options[4] == "C does thing 4"
-    other = write_json(tmp_path / "elsewhere.json", {"u2": 1})
-    (only,) = load("egoschema", qs, answers=other)
-    assert (only.qid, only.answer) == ("u2", 1)
-    with pytest.raises(InputError, match="not found"):
-        BENCHMARKS.build("egoschema", answers=tmp_path / "missing.json").load(qs)
+    (s,) = list(ego.load(RECORDS / "egoschema/questions.json"))  # subset_answers.json beside
+    assert (s.qid, s.video, s.answer) == ("0074f737-11cb-497d-8d07-77c3a8127391",) * 2 + (3,)
+    assert s.options[3] == "C is cleaning dishes." and ego.skipped == 2
 
 
-def test_egoschema_without_any_answers_raises(tmp_path):
-    qs = write_json(tmp_path / "questions.json", [ego_question("u1")])
+def test_egoschema_answers_elsewhere_or_none(tmp_path):
+    questions = copy("egoschema/questions.json", tmp_path)
     with pytest.raises(InputError, match=r"subset_answers\.json"):
-        load("egoschema", qs)
+        load("egoschema", questions)  # no answers file beside it
+    (s,) = load("egoschema", questions, answers=RECORDS / "egoschema/subset_answers.json")
+    assert s.answer == 3
+    with pytest.raises(InputError, match="not found"):
+        BENCHMARKS.get("egoschema")(answers=tmp_path / "missing.json").load(questions)
 
 
 # --------------------------------------------------------------------------- ActivityNet-QA
 
 
-def test_activitynet_qa_open_ended_with_answer_file(tmp_path):
-    qs = [
-        {
-            "video_name": "v_sb9bdBpLAbM",
-            "question": "is the athlete wearing trousers",
-            "question_id": "v_sb9bdBpLAbM_1",
-        },
-        {"video_name": "abcDEF", "question": "what is the person doing", "question_id": "q2"},
-        {"video_name": "abcDEF", "question": "what color is the ball", "question_id": "q3"},
-    ]
-    ans = [
-        {"answer": "no", "type": 3, "question_id": "v_sb9bdBpLAbM_1"},
-        {"answer": "dancing", "type": 0, "question_id": "q2"},
-    ]
-    write_json(tmp_path / "test_a.json", ans)
+def test_activitynet_qa_val_questions_and_answers(tmp_path):
     anet = BENCHMARKS.build("activitynet_qa")
-    a, b = list(anet.load(write_json(tmp_path / "test_q.json", qs)))
-    assert anet.skipped == 1  # q3 has no answer
-    assert (a.options, a.answer, a.question_type, a.group("family")) == ((), "no", "Yes/No", "Free")
-    assert (b.answer, b.question_type, b.group("family")) == ("dancing", "Motion", "Motion")
-    assert not a.is_multiple_choice
-    video = touch(tmp_path / "videos" / "v_abcDEF.webm")
-    assert anet.video_file(tmp_path / "videos", b) == video
+    samples = list(anet.load(RECORDS / "activitynet_qa/val_q.json"))  # val_a.json beside it
+    assert [s.question_type for s in samples] == [
+        "Yes/No",
+        "Yes/No",
+        "Yes/No",
+        "Motion",
+        "Spatial Relationship",
+        "Temporal Relationship",
+        "Color",
+    ]
+    assert [s.group("family") for s in samples] == ["Free"] * 3 + [
+        "Motion",
+        "Spatial Relationship",
+        "Temporal Relationship",
+        "Free",
+    ]
+    first = samples[0]
+    assert (first.qid, first.video, first.answer, first.options) == (
+        "v_TIEzvhv6xaI_2",
+        "TIEzvhv6xaI",
+        "yes",
+        (),
+    )
+    video = touch(tmp_path / "videos" / "v_TIEzvhv6xaI.webm")
+    assert anet.video_file(tmp_path / "videos", first) == video
+    questions = copy("activitynet_qa/val_q.json", tmp_path)
+    write_json(tmp_path / "val_a.json", read_json("activitynet_qa/val_a.json")[:-1])
+    assert len(list(anet.load(questions))) == 6 and anet.skipped == 1
 
 
 # --------------------------------------------------------------------------- generic JSONL
+
+
+def test_generic_readme_example():
+    (s,) = load("generic", RECORDS / "generic/questions.jsonl")
+    assert (s.qid, s.video, s.answer, s.question_type, s.start, s.end) == (
+        "q1",
+        "clips/cooking.mp4",
+        1,
+        "order",
+        12.0,
+        48.5,
+    )
+    assert s.options == ("salt", "oil", "flour") and s.group("split") == "hard"
 
 
 def test_generic_jsonl_all_answer_spellings(tmp_path):
