@@ -112,7 +112,8 @@ def load_examples(
     from tqdm.auto import tqdm
 
     loader = BENCHMARKS.build(benchmark)
-    samples = [s for s in loader.load(Path(annotations)) if s.options]
+    # a question whose released answer is none of its options (MLVU) has no label to train on
+    samples = [s for s in loader.load(Path(annotations)) if s.options and s.answer is not None]
     rows, skipped, files, file_index = [], [], [], {}
     for sample in tqdm(samples, desc="features", unit="q", disable=not progress or None):
         try:

@@ -29,7 +29,10 @@ ANSWERS_FILE = "subset_answers.json"
 class EgoSchema(BaseBenchmark):
     name = "egoschema"
     metric = Metric("score")  # lmms-eval's egoschema_subset: the answered subset, a fraction
-    answers_hint = f"put {ANSWERS_FILE} next to the questions or pass answers=<path>"
+    answers_hint = (
+        f"only the 500 questions in {ANSWERS_FILE} have public answers; put that file next "
+        "to the questions or pass answers=<path>"
+    )
 
     def __init__(self, answers: Path | None = None) -> None:
         super().__init__()

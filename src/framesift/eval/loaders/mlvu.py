@@ -22,8 +22,9 @@ candidates the later copy is right); an ``answer`` equal to no candidate leaves 
 empty question or candidate is asked as it stands in MLVU's prompt, here with the stand-in
 ``EMPTY_QUESTION`` / ``EMPTY_OPTION`` since a pipeline needs text. Task names are MLVU's and
 lmms-eval's (``needle``, not the files' ``findNeedle``); the headline number is lmms-eval's
-``mlvu_percetion_score`` (its spelling), the mean of the task accuracies in percent. The Hugging
-Face parquet used by lmms-eval (options folded into the question text) is not read.
+``mlvu_percetion_score`` (its spelling), the mean of the task accuracies in percent (over the
+tasks in the run; lmms-eval divides by all seven, the same number on the whole dev set). The
+Hugging Face parquet used by lmms-eval (options folded into the question text) is not read.
 """
 
 from __future__ import annotations
