@@ -143,6 +143,10 @@ function setStatus(text) {
   $("status").hidden = !text;
 }
 
+$("options").addEventListener("input", () => {
+  $("options").rows = Math.min(10, Math.max(3, $("options").value.split("\n").length));
+});
+
 $("player").addEventListener("error", () => {
   if (state.video) showError($("player-error"), `This browser cannot play ${state.video.path}; the keyframes below still show what was found.`);
 });

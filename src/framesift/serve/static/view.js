@@ -114,7 +114,12 @@ const FramesiftView = (() => {
     const section = el(
       "section",
       { class: "timeline" },
-      el("h3", { text: "Relevance over the video" }),
+      el(
+        "h3",
+        {},
+        "Relevance over the video",
+        el("span", { class: "legend", text: "line: every candidate frame · numbered: the keyframes chosen" }),
+      ),
       track,
       axis,
     );
