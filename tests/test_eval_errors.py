@@ -123,6 +123,22 @@ def test_merge_of_a_missing_folder(tmp_path, capsys):
     assert not merged.exists()
 
 
+@pytest.mark.parametrize(
+    ("shard", "why"), [("2/2", "0 <= I < N"), ("a/b", "expects I/N"), ("1/2", "holds no questions")]
+)
+def test_impossible_shards(setup, capsys, shard, why):
+    annotations, videos, out = setup  # one question, one video: shard 1/2 is empty
+    assert why in refused(capsys, eval_args(annotations, videos, out, "--shard", shard))
+    assert not out.exists()
+
+
+def test_compare_of_a_folder_without_results(tmp_path, capsys):
+    plot = tmp_path / "compare.png"
+    line = refused(capsys, ["compare", str(tmp_path / "nope"), "--plot", str(plot)])
+    assert "not an eval run folder" in line
+    assert not plot.exists()
+
+
 @pytest.fixture
 def started(setup, capsys):
     """A run folder holding one answered question (an error: its video does not exist)."""
