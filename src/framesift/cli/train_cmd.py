@@ -31,8 +31,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     from framesift.cli.options import add_field_option
     from framesift.eval.loaders import BENCHMARKS
-    from framesift.vila.config import ViLAConfig
-    from framesift.vila.train import TrainConfig
+    from framesift.vila.config import TrainConfig, ViLAConfig
 
     parser.add_argument("--benchmark", required=True, choices=BENCHMARKS.names())
     parser.add_argument("--annotations", required=True, metavar="PATH")
@@ -73,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     from framesift.cli.options import field_values
     from framesift.errors import InputError
-    from framesift.vila.config import ViLAConfig
-    from framesift.vila.train import TrainConfig, train_vila
+    from framesift.vila.config import TrainConfig, ViLAConfig
+    from framesift.vila.train import train_vila
 
     if args.threads is not None:
         if args.threads < 1:

@@ -6,7 +6,7 @@ The paper's values, where they differ, are given in the comments.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from framesift.errors import InputError
@@ -99,3 +99,28 @@ class ViLAConfig:
             valid = ", ".join(f.name for f in fields(cls))
             raise InputError(f"unknown ViLAConfig keys {unknown}; valid keys: {valid}")
         return cls(**d)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    benchmark: str
+    annotations: str
+    videos: str
+    out: str
+    val_annotations: str | None = None
+    val_videos: str | None = None
+    encoder: str = "bundled"
+    cache_dir: str | None = None
+    teacher_epochs: int = 10
+    student_epochs: int = 10
+    batch_size: int = 32
+    lr: float = 3e-4
+    seed: int = 0
+    distill: bool = True  # False: the student learns from the answer loss alone (ablation)
+    device: str | None = None  # None: the GPU if there is one
+    model: ViLAConfig = field(default_factory=ViLAConfig)
+
+    def identity(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("out"), d.pop("cache_dir"), d.pop("device")
+        return d

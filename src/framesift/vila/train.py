@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,37 +24,12 @@ import torch
 from tqdm.auto import tqdm
 
 from framesift.errors import InputError
-from framesift.vila.config import ViLAConfig
+from framesift.vila.config import TrainConfig, ViLAConfig
 from framesift.vila.data import FeatureBatch, load_examples, minibatches
 from framesift.vila.prompter import anneal
 from framesift.vila.stages import TwoStageViLA, build_vila, default_device
 
 STAGES = ("teacher", "student")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    benchmark: str
-    annotations: str
-    videos: str
-    out: str
-    val_annotations: str | None = None
-    val_videos: str | None = None
-    encoder: str = "bundled"
-    cache_dir: str | None = None
-    teacher_epochs: int = 10
-    student_epochs: int = 10
-    batch_size: int = 32
-    lr: float = 3e-4
-    seed: int = 0
-    distill: bool = True  # False: the student learns from the answer loss alone (ablation)
-    device: str | None = None  # None: the GPU if there is one
-    model: ViLAConfig = field(default_factory=ViLAConfig)
-
-    def identity(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("out"), d.pop("cache_dir"), d.pop("device")
-        return d
 
 
 def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None) -> dict[str, Any]:
