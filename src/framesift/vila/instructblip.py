@@ -33,7 +33,7 @@ from torch import nn
 from framesift.answer.choices import option_letter
 from framesift.encode.processor import video_frame_normalisation
 from framesift.errors import InputError
-from framesift.hub import weights_identity
+from framesift.hub import load_pretrained, weights_identity
 
 DEFAULT_MODEL = "Salesforce/instructblip-flan-t5-xl"
 
@@ -96,10 +96,10 @@ class InstructBlipVideoHost(nn.Module):
         from transformers import AutoTokenizer, InstructBlipVideoForConditionalGeneration
 
         dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-        self.model = InstructBlipVideoForConditionalGeneration.from_pretrained(
-            model_id, dtype=dtype
+        self.model = load_pretrained(
+            InstructBlipVideoForConditionalGeneration.from_pretrained, model_id, dtype=dtype
         )
-        self.tokenizer = AutoTokenizer.from_pretrained(model_id)
+        self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, model_id)
         self.qformer_tokenizer = _qformer_tokenizer(model_id)
         self.frames = video_frame_normalisation(
             model_id, self.model.config.vision_config.image_size
@@ -314,9 +314,11 @@ def _qformer_tokenizer(model_id: str):
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(model_id, subfolder="qformer_tokenizer")
+        return load_pretrained(
+            AutoTokenizer.from_pretrained, model_id, subfolder="qformer_tokenizer"
+        )
     except (OSError, ValueError):
-        return AutoTokenizer.from_pretrained(model_id)
+        return load_pretrained(AutoTokenizer.from_pretrained, model_id)
 
 
 def _add_lora(lm: nn.Module, rank: int, adapters: Sequence[str]) -> list[str]:
