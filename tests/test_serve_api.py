@@ -389,4 +389,5 @@ def test_serve_cli_bad_input_is_one_line(tmp_path, capsys):
     assert f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1
     assert main(["serve", "--media", str(tmp_path), "--port", "70000"]) == 2
     assert main(["serve", "--media", str(tmp_path), "--index-workers", "0"]) == 2
+    assert main(["serve", "--media", str(tmp_path), "--no-cache"]) == 2
     assert "framesift: error:" in capsys.readouterr().err

@@ -78,10 +78,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.request_timeout > 0:
         raise InputError("--request-timeout must be a positive number of seconds")
     library = MediaLibrary(args.media)
+    config = pipeline_config(args, progress=False)
+    if not config.use_cache:
+        raise InputError("framesift serve keeps indexed videos in the cache; drop --no-cache")
     listener = _listen(args.host, args.port)  # before loading models: a busy port fails fast
     service = Service(
         library,
-        pipeline_config(args, progress=False),
+        config,
         index_workers=args.index_workers,
         queue_capacity=args.index_queue,
         limits=Limits(request_seconds=args.request_timeout),
