@@ -13,6 +13,8 @@ ANSWERERS: Registry[Answerer] = Registry(
         "similarity": "framesift.answer.similarity:SimilarityAnswerer",
         "llava-ov": "framesift.answer.llava_ov:LlavaOneVisionAnswerer",
         "llava-ov-likelihood": "framesift.answer.llava_ov:LlavaOneVisionLikelihood",
+        "qwen2.5-vl": "framesift.answer.qwen_vl:QwenVLAnswerer",
+        "qwen2.5-vl-likelihood": "framesift.answer.qwen_vl:QwenVLLikelihood",
     },
 )
 
