@@ -97,12 +97,13 @@ def run_eval(config: EvalConfig, pipeline: Pipeline | None = None) -> dict[str, 
             "skipped_without_answer": benchmark.skipped,
         },
     }
+    pipeline = pipeline or Pipeline(config.pipeline)
+    pipeline.load()  # a model that cannot load stops the run here, not as N recorded errors
     runfolder.claim(out, run)
     done = {record["qid"] for record in runfolder.read_samples(out, repair=True)}
     todo = sorted(
         (s for s in questions if s.qid not in done), key=lambda s: (s.video, s.start or 0.0)
     )
-    pipeline = pipeline or Pipeline(config.pipeline)
     with runfolder.appending_samples(out) as append:
         _answer_all(todo, benchmark, config, pipeline, append, already=len(done))
     results = build_results(run, runfolder.read_samples(out))
