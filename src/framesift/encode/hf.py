@@ -3,6 +3,12 @@
 Frames arrive already resized by the decoder as the model's processor config says (shorter
 side + centre crop for CLIP, plain resize for SigLIP); normalisation happens here, in torch,
 so no video processor (which needs torchvision) is involved.
+
+The model runs on ``device`` in ``dtype`` (``auto``: float16 on a GPU, float32 on the CPU);
+embeddings come back as float32 numpy either way. Half precision moves a tower's embeddings
+by numerical noise only (``benchmarks/gpu.py`` reports the cosine to float32 at real sizes),
+far below the margins selection thresholds work at, so the dtype, like the device, is not part
+of ``info.name``: features cached on a GPU in float16 serve a CPU re-ask in float32.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import torch
 
 from framesift.decode import Resize
 from framesift.encode.base import EncoderInfo, FrameFeatures
-from framesift.hub import weights_identity
+from framesift.encode.processor import FrameNormalisation
+from framesift.errors import InputError
+from framesift.hub import load_pretrained, resolve_device, resolve_dtype, weights_identity
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"  # the selector model ViLAMP uses
 
@@ -27,29 +35,47 @@ _SELECTOR_DEFAULTS = {
 class HFEncoder:
     """A transformers dual encoder (``CLIPModel``, ``SiglipModel``) loaded by hub id or folder."""
 
-    def __init__(self, model_id: str = DEFAULT_MODEL, batch_size: int = 32):
-        from transformers import AutoModel, AutoTokenizer
+    spec_argument = "model_id"
+
+    def __init__(
+        self,
+        model_id: str = DEFAULT_MODEL,
+        batch_size: int = 32,
+        device: str = "auto",
+        dtype: str = "auto",
+    ):
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
         from transformers.image_processing_base import ImageProcessingMixin
 
-        self.model = AutoModel.from_pretrained(model_id).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(model_id)
-        self.batch_size = batch_size
-        family = self.model.config.model_type.split("_")[0]
+        config = load_pretrained(AutoConfig.from_pretrained, model_id)
+        family = config.model_type.split("_")[0]
         if family not in _SELECTOR_DEFAULTS:
-            raise ValueError(
-                f"{model_id} is a {self.model.config.model_type!r} model; hf: encoders must be "
-                f"one of {sorted(_SELECTOR_DEFAULTS)} (a dual image-text encoder)"
+            raise InputError(
+                f"{model_id} is a {config.model_type!r} model; hf: encoders must be one of "
+                f"{sorted(_SELECTOR_DEFAULTS)} (a dual image-text encoder)"
             )
         self.family = family
-        processor, _ = ImageProcessingMixin.get_image_processor_dict(model_id)
-        self.mean = torch.tensor(processor.get("image_mean", [0.5] * 3)).view(1, 3, 1, 1)
-        self.std = torch.tensor(processor.get("image_std", [0.5] * 3)).view(1, 3, 1, 1)
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.model = load_pretrained(
+            AutoModel.from_pretrained, model_id, config=config, dtype=self.dtype
+        )
+        self.model.to(self.device).eval()
+        self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, model_id)
+        self.batch_size = batch_size
+        processor, _ = load_pretrained(ImageProcessingMixin.get_image_processor_dict, model_id)
+        self.normalisation = FrameNormalisation(
+            resize=_resize_from_processor(processor),
+            mean=tuple(processor.get("image_mean", [0.5] * 3)),
+            std=tuple(processor.get("image_std", [0.5] * 3)),
+            rescale=1 / 255,
+        )
         self.info = EncoderInfo(
             name=f"hf:{model_id}@{weights_identity(model_id, self.model)}",
-            resize=_resize_from_processor(processor),
-            embed_dim=int(self.model.config.projection_dim)
+            resize=self.normalisation.resize,
+            embed_dim=int(config.projection_dim)
             if family == "clip"
-            else int(self.model.config.text_config.hidden_size),
+            else int(config.text_config.hidden_size),
             selector_defaults=_SELECTOR_DEFAULTS[family],
         )
 
@@ -65,15 +91,13 @@ class HFEncoder:
             return_tensors="pt",
         )
         tokens.pop("token_type_ids", None)
-        return _unit(_pooled(self.model.get_text_features(**tokens)))
+        return _unit(_pooled(self.model.get_text_features(**tokens.to(self.device))))
 
     @torch.inference_mode()
     def encode_frames(self, pixels: np.ndarray, with_patches: bool = False) -> FrameFeatures:
         embeddings, patches = [], []
-        for i in range(0, len(pixels), self.batch_size):
-            x = torch.from_numpy(pixels[i : i + self.batch_size]).permute(0, 3, 1, 2).float()
-            x = (x / 255.0 - self.mean) / self.std  # (B, 3, H, W)
-            vision = self.model.vision_model(pixel_values=x)
+        for x in self.normalisation.batches(pixels, self.batch_size, self.device):
+            vision = self.model.vision_model(pixel_values=x.to(self.dtype))
             if self.family == "clip":
                 pooled = self.model.visual_projection(vision.pooler_output)  # (B, D)
             else:
@@ -96,7 +120,8 @@ def _pooled(output) -> torch.Tensor:
 
 
 def _unit(x: torch.Tensor) -> np.ndarray:
-    return torch.nn.functional.normalize(x.float(), dim=-1).numpy()
+    """Unit norm in float32 (a half-precision norm would round), back on the CPU."""
+    return torch.nn.functional.normalize(x.float(), dim=-1).cpu().numpy()
 
 
 def _resize_from_processor(cfg: dict) -> Resize:

@@ -1,0 +1,64 @@
+"""Files derived from installed weights, built once per user and reused by every process.
+
+Exported ONNX graphs and precomputed text embeddings live in ``<cache>/models`` (``<cache>`` is
+``$FRAMESIFT_CACHE`` or the platform's user cache folder). A file's name carries a digest of
+everything its content depends on (the weights' identity, framesift's export recipe, the
+inputs), so new weights or a new recipe get a new file and a stale one is never read. A file
+is written under a temporary name in the same folder and renamed into place: a killed export
+leaves nothing that looks complete, and two processes building the same file both end with a
+whole one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from framesift.hub import default_cache_dir
+
+
+def artefact_path(stem: str, suffix: str, **identity: Any) -> Path:
+    """``<cache>/models/<stem>-<digest of identity><suffix>``."""
+    canonical = json.dumps(identity, sort_keys=True, default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return default_cache_dir() / "models" / f"{stem}-{digest}{suffix}"
+
+
+def build_once(path: Path, write: Callable[[Path], None]) -> Path:
+    """``path``, after ``write(temporary_path)`` has created it if it did not exist."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(temporary))
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide a shared cache from its group
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def file_identity(path: str | os.PathLike) -> str:
+    """Size and modification time of an installed weights file: cheap to read at every start,
+    and changed by any reinstall that could change the weights."""
+    stat = os.stat(path)
+    return f"{stat.st_size:x}-{stat.st_mtime_ns:x}"
+
+
+def cpu_session(path: Path, threads: int = 0) -> Any:
+    """An ONNX Runtime session on the CPU; ``threads`` 0 lets the runtime choose (one per
+    physical core)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # errors only: the runtime's notices are not the user's
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
