@@ -21,21 +21,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from framesift.decode import FrameBatch, Resize, Sampling, decode_at, probe
+from framesift.decode import FrameBatch, Resize, Sampling, probe
 from framesift.encode import Encoder, PatchEncoder
 from framesift.errors import InputError
 from framesift.eval.samples import normalize_answer
-from framesift.pipeline import Pipeline
+from framesift.pipeline import Pipeline, PipelineConfig
 from framesift.select import SELECTORS
 from framesift.source import Extraction, VideoFile
 
 NEEDLES_FILE = "needles.json"
+DECODE_CHUNK = 128  # haystack candidates whose pixels are decoded in one pass
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,65 @@ def load_needles(folder: Path) -> list[Needle]:
             raise InputError(f"{path}: entry {i}: image {needle.image} not found")
         needles.append(needle)
     return needles
+
+
+def needle_clips(
+    footage: str,
+    photos: Mapping[Path, str],
+    folder: Path,
+    *,
+    clips: int = 8,
+    frames: int = 16,
+    fps: float = 4.0,
+    span: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Training data for a ViLA prompter that looks for needles, written under ``folder``.
+
+    ``clips`` stretches of ``footage`` (``frames`` frames at ``fps``, spread over the footage),
+    each showing one of ``photos`` (image path -> what it shows, e.g. "an apple") for ``span``
+    frames at a random place, with one two-option question ("Which appears in the video: X or
+    Y?") per clip: ``folder/videos/clipN.mp4`` and ``folder/train.jsonl`` in the generic
+    annotation format ``framesift train vila`` reads. Train on other photos than the needles a
+    haystack is then tested with, or retrieval measures memory.
+    """
+    from PIL import Image
+
+    from framesift.decode import decode_frames
+    from framesift.synth import fit, write_video
+
+    labels = list(photos.values())
+    if len(set(labels)) < 2:
+        raise InputError("needle_clips needs photos of at least two different things")
+    if not 1 <= span < frames:
+        raise InputError(f"span must be 1 to frames - 1 = {frames - 1}, got {span}")
+    info = probe(footage)
+    width, height = info.width // 2 * 2, info.height // 2 * 2  # H.264 wants even sides
+    seconds = frames / fps
+    if info.duration < seconds:
+        raise InputError(f"{footage} lasts {info.duration:.1f} s, less than a {seconds:g} s clip")
+    pictures = [fit(np.asarray(Image.open(path).convert("RGB")), width, height) for path in photos]
+    rng = np.random.default_rng(seed)
+    (folder / "videos").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for c, start in enumerate(np.linspace(0, info.duration - seconds, clips)):
+        shown = c % len(pictures)
+        sampling = Sampling(fps=fps, start=float(start), end=float(start) + seconds)
+        batches = decode_frames(footage, sampling, Resize(width, height))
+        footage_frames = np.concatenate([b.pixels for b in batches])[:frames]  # (T, H, W, 3)
+        at = int(rng.integers(0, len(footage_frames) - span + 1))
+        footage_frames[at : at + span] = pictures[shown]
+        write_video(folder / "videos" / f"clip{c}.mp4", footage_frames, fps=fps)
+        others = [label for label in dict.fromkeys(labels) if label != labels[shown]]
+        other = others[int(rng.integers(0, len(others)))]
+        options = [labels[shown], other][:: 1 if rng.random() < 0.5 else -1]
+        question = f"Which appears in the video: {options[0]} or {options[1]}?"
+        lines.append(
+            {"qid": f"clip{c}", "video": f"clip{c}", "question": question,
+             "options": options, "answer": labels[shown]}
+        )  # fmt: skip
+    (folder / "train.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return folder
 
 
 @dataclass(frozen=True)
@@ -108,7 +169,8 @@ class Haystack:
     position ``at``: a ``VideoSource`` built from the footage's cache entries, never written.
 
     Candidate i < at is footage frame i mod F; at <= i < at + span is the needle; later ones
-    are footage frame (i - span) mod F. Times are i / fps.
+    are footage frame (i - span) mod F, F the footage's frames at ``fps``. Times are i / fps.
+    The haystack is its own candidate pool: the ``sampling`` a pipeline passes is not used.
     """
 
     footage: str
@@ -152,10 +214,8 @@ class Haystack:
         )
         patches = None
         if patch_encoder is not None:
-            needle_tokens = patch_encoder.encode_patches(
-                self._needle_pixels(patch_encoder.resize)[None]
-            )[0]  # (P, D)
-            patches = ComposedRows(base.patches, rows, np.asarray(needle_tokens, np.float32))
+            needle_tokens = _needle_patches(patch_encoder, self.needle, self.footage)  # (P, D)
+            patches = ComposedRows(base.patches, rows, needle_tokens)
         return Extraction(
             features=features,
             patches=patches,
@@ -178,31 +238,38 @@ class Haystack:
 
 @dataclass
 class HaystackFrames:
-    """Pixels of a haystack's candidates: footage frames re-decoded, the needle rendered."""
+    """Pixels of a haystack's candidates: footage frames re-decoded (checked to be the cached
+    candidates' own frames), the needle rendered.
+
+    Footage frames are decoded ``DECODE_CHUNK`` candidates at a time, each distinct frame once
+    and in increasing time (one pass over the file per chunk, not one seek per batch), and
+    handed out ``batch_size`` at a time in the order asked.
+    """
 
     haystack: Haystack
 
-    def read(self, indices: np.ndarray, resize: Resize, batch_size: int = 16):
+    def read(
+        self, indices: np.ndarray, resize: Resize, batch_size: int = 16
+    ) -> Iterator[FrameBatch]:
         hay = self.haystack
-        where = hay.footage_index()[np.asarray(indices, dtype=np.int64)]  # (M,)
-        footage_times = _footage_times(hay.footage, hay.fps)
+        indices = np.asarray(indices, dtype=np.int64)  # (M,)
+        where = hay.footage_index()[indices]  # (M,) footage frame, -1 for the needle
+        footage_times = _footage_times(hay.footage, hay.fps)  # (F,)
+        footage = VideoFile(hay.footage).frames(footage_times)
         needle = hay._needle_pixels(resize)  # (H, W, 3)
-        for start in range(0, len(where), batch_size):
-            part = where[start : start + batch_size]
-            rows = part[part >= 0] % len(footage_times)
-            order = np.argsort(rows, kind="stable")  # decode_at wants increasing times
-            decoded = np.empty((len(rows), *needle.shape), dtype=np.uint8)
-            if len(rows):
-                unique, inverse = np.unique(rows[order], return_inverse=True)
-                frames = np.concatenate(
-                    [b.pixels for b in decode_at(hay.footage, footage_times[unique], resize)]
-                )
-                decoded[order] = frames[inverse]
+        chunk = max(DECODE_CHUNK // batch_size, 1) * batch_size
+        for start in range(0, len(where), chunk):
+            part = where[start : start + chunk]
             pixels = np.empty((len(part), *needle.shape), dtype=np.uint8)
-            pixels[part >= 0] = decoded
             pixels[part < 0] = needle
-            times = (np.asarray(indices[start : start + batch_size]) / hay.fps).astype(np.float64)
-            yield FrameBatch(times, pixels)
+            shown = part >= 0
+            if shown.any():
+                rows, inverse = np.unique(part[shown] % len(footage_times), return_inverse=True)
+                decoded = np.concatenate([b.pixels for b in footage.read(rows, resize)])
+                pixels[shown] = decoded[inverse]
+            times = indices[start : start + chunk] / hay.fps  # (B,) the haystack's own times
+            for i in range(0, len(part), batch_size):
+                yield FrameBatch(times[i : i + batch_size], pixels[i : i + batch_size])
 
 
 class ComposedRows:
@@ -232,10 +299,20 @@ _needle_cache: dict[tuple, np.ndarray] = {}
 
 
 def _needle_embedding(encoder: Encoder, image: Path, footage: str) -> np.ndarray:
-    key = (encoder.info.name, str(image), footage)
+    """(D,) the needle frame's embedding, computed once per encoder, needle and footage."""
+    key = ("embedding", encoder.info.name, encoder.info.resize, str(image), footage)
     if key not in _needle_cache:
         pixels = needle_frame(image, footage, encoder.info.resize)[None]
         _needle_cache[key] = encoder.encode_frames(pixels).embeddings[0]
+    return _needle_cache[key]
+
+
+def _needle_patches(encoder: PatchEncoder, image: Path, footage: str) -> np.ndarray:
+    """(P, D) float32 the needle frame's patch tokens, computed once per patch encoder."""
+    key = ("patches", encoder.name, encoder.resize, str(image), footage)
+    if key not in _needle_cache:
+        pixels = needle_frame(image, footage, encoder.resize)[None]
+        _needle_cache[key] = np.asarray(encoder.encode_patches(pixels)[0], dtype=np.float32)
     return _needle_cache[key]
 
 
@@ -259,10 +336,17 @@ def run_niah(config: NIAHConfig, pipeline: Pipeline) -> dict[str, Any]:
 
     out = Path(config.out)
     needles = load_needles(Path(config.needles))
+    if pipeline.config.frames is not None:
+        raise InputError(
+            "a haystack's candidates are its footage at --fps, looped to each length; drop --frames"
+        )
     fps = pipeline.config.fps
+    pipeline.load()  # model weights: not part of the haystack's cost
     t0 = time.perf_counter()
-    footage_frames = len(pipeline.relevance(config.haystack, "footage")[0])  # builds the cache
+    # the footage's features (and patch tokens, for an answerer that reads them), once for all
+    pipeline.index(Haystack(config.haystack, needles[0].image, 1, 0, 1, fps))
     haystack_seconds = time.perf_counter() - t0
+    footage_frames = len(pipeline.relevance(config.haystack, "footage")[0])
     span = max(1, round(config.needle_seconds * fps))  # candidate frames the needle occupies
     rows = []
     total = len(needles) * len(config.lengths) * len(config.depths) * len(config.selectors)
@@ -295,14 +379,18 @@ def run_niah(config: NIAHConfig, pipeline: Pipeline) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "samples.jsonl", "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
-    results = summarise(rows, config, haystack_seconds, footage_frames)
+    results = summarise(rows, config, haystack_seconds, footage_frames, pipeline.config)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     plot_heatmaps(results, out / "heatmap.png")
     return results
 
 
 def summarise(
-    rows: list[dict], config: NIAHConfig, haystack_seconds: float, footage_frames: int
+    rows: list[dict],
+    config: NIAHConfig,
+    haystack_seconds: float,
+    footage_frames: int,
+    pipeline: PipelineConfig,
 ) -> dict[str, Any]:
     per_selector = {}
     for name in config.selectors:
@@ -327,6 +415,10 @@ def summarise(
             "haystack": config.haystack,
             "needles": config.needles,
             "needle_seconds": config.needle_seconds,
+            "encoder": pipeline.encoder,
+            "answerer": pipeline.answerer,
+            "budget": pipeline.budget,
+            "fps": pipeline.fps,
         },
         "haystack_encoding_seconds": haystack_seconds,
         "footage_frames": footage_frames,
@@ -362,9 +454,17 @@ def plot_heatmaps(results: dict[str, Any], path: Path) -> None:
         ax.set_xticks(range(len(depths)), [f"{d:g}" for d in depths])
         ax.set_yticks(range(len(lengths)), [str(n) for n in lengths])
         ax.set_xlabel("needle depth")
-        ax.set_title(f"{name}: acc {results['selectors'][name]['accuracy']:.0%}", fontsize=9)
+        accuracy = results["selectors"][name]["accuracy"]
+        ax.set_title(f"{short_name(name)}: acc {accuracy:.0%}", fontsize=9)
     axes[0][0].set_ylabel("haystack frames")
     fig.suptitle("V-NIAH accuracy (colour) and retrieval (cell text)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def short_name(spec: str) -> str:
+    """A part's name for a table or a plot: a path argument shortened to its last component
+    (``vila:/runs/needles/model`` -> ``vila:model``)."""
+    name, sep, argument = spec.partition(":")
+    return f"{name}:{Path(argument).name}" if sep else name
