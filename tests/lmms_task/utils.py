@@ -13,7 +13,9 @@ def doc_to_visual(doc):
 
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):
     kwargs = lmms_eval_specific_kwargs or {}
-    options = "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(doc["options"]))
+    # Video-MME and LongVideoBench write "A. text"; MLVU writes "(A) text"
+    layout = "({}) {}" if doc.get("layout") == "mlvu" else "{}. {}"
+    options = "\n".join(layout.format(LETTERS[i], o) for i, o in enumerate(doc["options"]))
     pre, post = kwargs.get("pre_prompt", ""), kwargs.get("post_prompt", "")
     return f"{pre}{doc['question']}\n{options}{post}"
 
