@@ -46,7 +46,11 @@ class QwenVL:
         """Model inputs for ``prompt`` (one ``IMAGE`` per frame) and the (H, W, 3) uint8
         ``frames``: input ids with each image's placeholder expanded, pixel patches, grids."""
         batch = self.processor(
-            text=[prompt], images=frames or None, return_tensors="pt", return_token_type_ids=False
+            text=[prompt],
+            images=frames or None,
+            return_tensors="pt",
+            return_token_type_ids=False,
+            truncation=False,
         )  # Qwen's tokenizer gives no token types; WordPiece would, and generate refuses them
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
