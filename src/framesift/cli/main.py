@@ -11,13 +11,24 @@ from framesift.cli import (
     compare_cmd,
     demo_cmd,
     eval_cmd,
+    index_cmd,
     niah_cmd,
     select_cmd,
     serve_cmd,
     train_cmd,
 )
 
-SUBCOMMANDS = (ask_cmd, demo_cmd, eval_cmd, select_cmd, niah_cmd, compare_cmd, train_cmd, serve_cmd)
+SUBCOMMANDS = (
+    ask_cmd,
+    demo_cmd,
+    index_cmd,
+    eval_cmd,
+    select_cmd,
+    niah_cmd,
+    compare_cmd,
+    train_cmd,
+    serve_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
