@@ -130,14 +130,14 @@ def bench_selectors(dim: int = 384, budget: int = 32) -> list[str]:
 
 def bench_cached_reask(video: Path, window: float) -> list[str]:
     from framesift import Pipeline
-    from framesift.cache import _fingerprint
+    from framesift.cache import store
 
     with tempfile.TemporaryDirectory() as cache:
         pipe = Pipeline(cache_dir=cache, budget=32)
         pipe.encoder  # load weights outside the timings  # noqa: B018
         first = pipe.ask(video, "Is there a dog?", end=window)
         again = pipe.ask(video, "Is anyone riding a bicycle?", end=window)
-        _fingerprint.cache_clear()  # as a new process would: hash the file's bytes again
+        store._verified.clear()  # as a new process would: check the entry's digest again
         rehashed = pipe.ask(video, "Where is the red car?", end=window)
     assert again.cached and rehashed.cached and not first.cached
     rows = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pytest
 from media import VTEST, footage_with_photo
 
@@ -82,7 +81,7 @@ def test_second_question_is_served_from_the_cache(encoder, dog_video, tmp_path, 
     def forbidden(*args, **kwargs):
         raise AssertionError("a cached video must not be decoded or encoded again")
 
-    monkeypatch.setattr("framesift.features.decode_frames", forbidden)
+    monkeypatch.setattr("framesift.cache.extraction.decode_frames", forbidden)
     monkeypatch.setattr(encoder, "encode_frames", forbidden)
     second = pipe.ask(dog_video, "Are there people walking?", **WINDOW)
     assert second.cached and second.tokens is None
@@ -135,14 +134,16 @@ def test_ask_function(encoder, dog_video, tmp_path, monkeypatch):
 
 
 def test_patch_embeddings_share_the_text_space(encoder, dog_video):
+    from framesift.answer.similarity import EncoderPatches
+    from framesift.cache import extract
     from framesift.decode import Sampling
-    from framesift.features import extract_features
 
-    features = extract_features(
-        dog_video, Sampling(fps=1, start=39, end=43), encoder, with_patches=True
-    ).features
-    assert features.patches.shape == (4, 49, 384)
-    query = encoder.encode_text(["a dog"])[0]
-    dog_frames = (features.times >= DOG_START) & (features.times < DOG_START + DOG_SECONDS)
-    patch_relevance = (features.patches.astype(np.float32) @ query).max(axis=1)  # (4,)
+    sampling = Sampling(fps=1, start=39, end=43)
+    with extract(
+        dog_video, sampling, encoder, None, patch_encoder=EncoderPatches(encoder)
+    ).patches as patches:
+        assert patches.shape == (4, 49, 384)
+        query = encoder.encode_text(["a dog"])[0]
+        dog_frames = (patches.times >= DOG_START) & (patches.times < DOG_START + DOG_SECONDS)
+        patch_relevance = (patches[:] @ query).max(axis=1)  # (4,)
     assert patch_relevance[dog_frames].min() > patch_relevance[~dog_frames].max()

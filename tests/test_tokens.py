@@ -58,8 +58,7 @@ def test_second_question_reuses_the_patch_tokens(encoder, dog_video, tmp_path, m
     def forbidden(*args, **kwargs):
         raise AssertionError("cached patch tokens must not be decoded again")
 
-    monkeypatch.setattr("framesift.patches.decode_frames", forbidden)
-    monkeypatch.setattr("framesift.features.decode_frames", forbidden)
+    monkeypatch.setattr("framesift.cache.extraction.decode_frames", forbidden)
     again = pipe.ask(dog_video, "Is there a dog?", ["a cat", "a dog"], **WINDOW)
     assert again.cached and again.answer == "a dog"
     assert again.tokens == first.tokens
@@ -78,11 +77,18 @@ def test_damaged_patch_tokens_are_rebuilt(encoder, dog_video, tmp_path):
 
 def test_merging_memory_does_not_grow_with_the_video(encoder, dog_video, tmp_path):
     """compress reads rows from the patch file a chunk at a time: peak memory stays flat."""
+    from framesift.cache import Cache, extract
     from framesift.decode import Sampling
-    from framesift.patches import patch_store
 
     encoder_patches = Pipeline(encoder=encoder).answerer.patch_encoder
-    store, _ = patch_store(dog_video, Sampling(fps=10), encoder_patches, tmp_path)  # 795 frames
+    store = extract(  # 795 frames
+        dog_video,
+        Sampling(fps=10),
+        None,
+        Cache(tmp_path),
+        patch_encoder=encoder_patches,
+        with_features=False,
+    ).patches
     query = encoder_patches.embed_query("a dog")
     peaks = []
     with store:

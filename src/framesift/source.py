@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from framesift.cache import Cache as FeatureCache
+from framesift.cache import Extraction, extract, is_cached
 from framesift.decode import FrameBatch, Resize, Sampling, decode_at
 from framesift.encode import Encoder, PatchEncoder
 from framesift.errors import InputError
@@ -21,51 +23,6 @@ from framesift.select import FrameReader
 
 Progress = bool | Callable[[int, int | None], None]
 
-
-# --- interim adapter over the two current caches (features.py, patches.py) --------------------
-@dataclass
-class Extraction:
-    features: object | None
-    patches: object | None
-    cached: bool
-    decode_s: float = 0.0
-    encode_s: float = 0.0
-
-
-class FeatureCache:
-    def __init__(self, root):
-        from pathlib import Path
-
-        self.root = Path(root)
-
-
-def extract(video, sampling, encoder, cache, *, patch_encoder=None, progress=False):
-    import tempfile
-
-    from framesift.cache import FeatureCache as Features
-    from framesift.features import extract_features
-    from framesift.patches import patch_store
-
-    features = extract_features(
-        video,
-        sampling,
-        encoder,
-        Features(cache.root / "features") if cache else None,
-        progress=bool(progress),
-    )
-    patches, cached = None, features.cached
-    if patch_encoder is not None:
-        root = cache.root / "patches" if cache else __import__("pathlib").Path(tempfile.mkdtemp())
-        patches, hit = patch_store(video, sampling, patch_encoder, root)
-        cached = cached and hit
-    return Extraction(features.features, patches, cached, features.decode_s, features.encode_s)
-
-
-def is_cached(video, sampling, encoder, cache, *, patch_encoder=None):
-    return False
-
-
-# -----------------------------------------------------------------------------------------------
 
 # A candidate time must name its frame: the frame re-decoded for it may start at most this much
 # earlier (rounded times); real frames last far longer (1 ms is 1000 fps).

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import math
 import numbers
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from framesift.errors import InputError
@@ -73,23 +73,85 @@ class Sampling:
         return start, end
 
 
-def target_times(sampling: Sampling, duration: float) -> Iterator[float]:
-    """The target times in increasing order.
+@dataclass(frozen=True)
+class Targets:
+    """The target times of a sampling, searchable by time instead of listed.
 
-    With ``count``: the middles of ``count`` equal segments of the window (the video's
-    stated ``duration`` bounds it). With ``fps``: ``start + k / fps`` while before ``end``;
-    without an ``end`` the sequence does not stop at ``duration``, because stated durations
-    can be short: the reader stops at the last decoded frame instead.
+    ``fps`` targets are ``start + k / fps`` (k = 0, 1, ...); ``count`` targets the middles of
+    ``count`` equal segments of the window, ``start + (i + 0.5) * step``; ``times`` an explicit
+    increasing list. Only targets in ``[lo, hi)`` exist (``hi`` is ``inf`` for an open fps
+    window: stated durations can be short, so the reader stops at the last decoded frame).
+    Searching rather than iterating keeps a pool cheap however dense it is: ``fps=1e9`` costs
+    one lookup per decoded frame, not a billion targets per second of video.
+    """
+
+    start: float = 0.0
+    step: float | None = None  # seconds between count targets
+    fps: float | None = None
+    count: int | None = None
+    times: tuple[float, ...] | None = None
+    lo: float = -math.inf
+    hi: float = math.inf
+
+    def value(self, k: int) -> float:
+        """The k-th target (k >= 0), unbounded."""
+        if self.times is not None:
+            return self.times[k]
+        if self.fps is not None:
+            return self.start + k / self.fps
+        return self.start + (k + 0.5) * self.step  # type: ignore[operator]
+
+    def _last_index(self) -> int | None:
+        if self.times is not None:
+            return len(self.times) - 1
+        return None if self.count is None else self.count - 1
+
+    def first_at_or_after(self, t: float) -> float | None:
+        """The smallest target >= ``t`` (and >= ``lo``, < ``hi``), or None."""
+        t = max(t, self.lo)
+        if self.times is not None:
+            k = bisect.bisect_left(self.times, t)
+        else:
+            rate = self.fps if self.fps is not None else 1 / self.step  # type: ignore[operator]
+            offset = 0.0 if self.fps is not None else 0.5
+            ahead = (t - self.start) * rate - offset if t > self.start else 0.0
+            k = max(math.floor(ahead) - 1, 0)  # at or just before the answer
+            while self.value(k) < t:
+                k += 1
+        last = self._last_index()
+        if last is not None and k > last:
+            return None
+        value = self.value(k)
+        return value if value < self.hi else None
+
+    def within(self, lo: float, hi: float) -> Targets:
+        """The targets in ``[lo, hi)`` only."""
+        return replace(self, lo=max(lo, self.lo), hi=min(hi, self.hi))
+
+    def __iter__(self) -> Iterator[float]:
+        t = self.first_at_or_after(-math.inf)
+        while t is not None:
+            yield t
+            t = self.first_at_or_after(math.nextafter(t, math.inf))
+
+
+def targets(sampling: Sampling, duration: float) -> Targets:
+    """The targets of ``sampling`` over a video whose stated length is ``duration`` seconds.
+
+    With ``count`` the stated duration bounds the window; with ``fps`` and no ``end`` the
+    targets do not stop at ``duration``, because stated durations can be short.
     """
     start = sampling.start or 0.0
     if sampling.count is not None:
         start, end = sampling.window(duration)
-        step = (end - start) / sampling.count
-        return (start + (i + 0.5) * step for i in range(sampling.count))
-    fps = float(sampling.fps)  # type: ignore[arg-type]
-    end = math.inf if sampling.end is None else sampling.end
-    times = (start + k / fps for k in itertools.count())
-    return itertools.takewhile(lambda t: t < end - 1e-9, times)
+        return Targets(start=start, step=(end - start) / sampling.count, count=sampling.count)
+    end = math.inf if sampling.end is None else sampling.end - 1e-9
+    return Targets(start=start, fps=float(sampling.fps), hi=end)  # type: ignore[arg-type]
+
+
+def at_times(times: Iterable[float]) -> Targets:
+    """Explicit target times (seconds, increasing)."""
+    return Targets(times=tuple(float(t) for t in times))
 
 
 def _finite(x: object) -> bool:

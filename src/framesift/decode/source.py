@@ -6,7 +6,8 @@ Every PyAV failure is turned into a framesift error here, so callers never see `
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,6 +21,14 @@ from framesift.errors import VideoDecodeError, VideoNotFoundError
 # Timestamps are compared with this tolerance (seconds), so 0.1 * 3 still equals 0.3.
 EPS = 1e-6
 
+# Containers whose packets carry presentation times (not just decoding order), so a packet's
+# time says which frame it holds before decoding it: only there are frames skipped.
+PRESENTATION_TIMED = ("mov", "mp4", "matroska", "webm", "mpegts")
+
+# Packets looked at on either side (in decoding order) to find the next frame's time:
+# B-frames are reordered by a few frames, far less than this.
+REORDER_WINDOW = 8
+
 
 @dataclass
 class Source:
@@ -29,6 +38,8 @@ class Source:
     container: av.container.InputContainer
     stream: av.video.stream.VideoStream
     clock: FrameClock
+    # unneeded(t, next_t): no candidate is the frame at t if the next frame starts at next_t
+    unneeded: Callable[[float, float], bool] | None = None
 
 
 def check_path(path: str | os.PathLike) -> str:
@@ -42,8 +53,9 @@ def check_path(path: str | os.PathLike) -> str:
 
 
 @contextmanager
-def open_video(path: str | os.PathLike) -> Iterator[Source]:
-    """Open ``path`` for decoding its first video stream, with threaded decoding on.
+def open_video(path: str | os.PathLike, *, threads: bool = True) -> Iterator[Source]:
+    """Open ``path`` for decoding its first video stream, with FFmpeg's threaded decoding on
+    unless ``threads`` is False (one thread: for processes that each decode part of a file).
 
     Raises ``VideoNotFoundError`` for a missing path and ``VideoDecodeError`` for a file
     FFmpeg cannot read or one without a video stream; PyAV errors raised while the
@@ -63,7 +75,10 @@ def open_video(path: str | os.PathLike) -> Iterator[Source]:
                 f"{name} has no video stream (only {_stream_kinds(container)}); pass a video file"
             )
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        if threads:
+            stream.thread_type = "AUTO"
+        else:
+            stream.thread_count = 1
         yield Source(name, container, stream, FrameClock(stream))
     except av.error.FFmpegError as e:
         raise VideoDecodeError(
@@ -88,14 +103,78 @@ def decoded_frames(src: Source) -> Iterator[tuple[float, av.VideoFrame]]:
     A damaged packet is skipped, as players do, so a truncated file still gives the frames
     before the damage. Start a new iterator after every seek: frames already decoded
     from one packet would otherwise come out after the jump.
+
+    With ``src.unneeded`` set, a non-reference frame (one no other frame is predicted from)
+    that no candidate needs is not decoded at all: its packet's time and the next packet's
+    (found among the neighbouring packets, in containers that time packets by presentation)
+    say it is not on screen at any target. Reference frames are always decoded, so every
+    frame that is returned is exact.
     """
-    for packet in src.container.demux(src.stream):
+    packets = src.container.demux(src.stream)
+    if src.unneeded is not None and _presentation_timed(src):
+        packets = _skip_unneeded(src, packets)
+    for packet in packets:
         try:
             frames = packet.decode()
         except av.error.InvalidDataError:
             continue
         for frame in frames:
             yield src.clock.time(frame), frame
+
+
+def _presentation_timed(src: Source) -> bool:
+    return any(name in src.container.format.name.split(",") for name in PRESENTATION_TIMED)
+
+
+def _skip_unneeded(src: Source, packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
+    """The packets, each with the decoder told to drop it if it is an unneeded non-reference
+    frame (FFmpeg's ``skip_frame``, read per packet: set before the packet is sent)."""
+    codec = src.stream.codec_context
+    codec.skip_frame = "DEFAULT"  # a pass left before a seek may have left it on
+    ahead: deque[tuple[av.Packet, float | None]] = deque()
+    behind: deque[float | None] = deque(maxlen=REORDER_WINDOW)
+    skipping = False
+    for packet in _with_times(src, packets):
+        ahead.append(packet)
+        if len(ahead) <= REORDER_WINDOW:
+            continue
+        skip = _skippable(src, ahead, behind)
+        if skip != skipping:
+            codec.skip_frame = "NONREF" if skip else "DEFAULT"
+            skipping = skip
+        current, t = ahead.popleft()
+        behind.append(t)
+        yield current
+    codec.skip_frame = "DEFAULT"
+    for current, _ in ahead:  # the last few (and the flush packet): always decoded
+        yield current
+
+
+def _with_times(
+    src: Source, packets: Iterator[av.Packet]
+) -> Iterator[tuple[av.Packet, float | None]]:
+    for packet in packets:
+        pts = packet.pts
+        t = (
+            None
+            if pts is None or not src.clock.time_base
+            else float((pts - src.clock.start) * src.clock.time_base)
+        )
+        yield packet, t
+
+
+def _skippable(
+    src: Source, ahead: deque[tuple[av.Packet, float | None]], behind: deque[float | None]
+) -> bool:
+    """Whether the frame of ``ahead[0]`` may be dropped: a frame before it and the next one
+    after it are among the neighbours, and no target shows it."""
+    t = ahead[0][1]
+    if t is None:
+        return False
+    others = [u for _, u in list(ahead)[1:]] + list(behind)
+    later = [u for u in others if u is not None and u > t + EPS]
+    earlier = any(u is not None and u < t - EPS for u in others)
+    return bool(later) and earlier and src.unneeded(t, min(later))  # type: ignore[misc]
 
 
 class FrameClock:

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from framesift.encode.base import PatchEncoder
-from framesift.cache import FeatureCache
+from framesift.answer.similarity import EncoderPatches
+from framesift.cache import Cache, PatchStore, extract
 from framesift.decode import Sampling
 from framesift.encode import Encoder
+from framesift.encode.base import PatchEncoder
 from framesift.errors import FramesiftError
 from framesift.eval.loaders import BENCHMARKS
-from framesift.features import extract_features
 
 
 class StoredPatches:
@@ -42,8 +42,6 @@ class StoredPatches:
 
     def __getitem__(self, rows: torch.Tensor) -> torch.Tensor:
         """(b, T, P, D') float32 for the examples ``rows`` (a long tensor)."""
-        from framesift.patches import PatchStore
-
         read: dict[int, torch.Tensor] = {}  # questions on one video read its file once
         for i in rows.tolist():
             f = self.file_of[i]
@@ -97,82 +95,85 @@ def load_examples(
     annotations: str | Path,
     videos: str | Path,
     encoder: Encoder,
-    cache: FeatureCache | None,
+    cache: Cache | None,
     frames: int,
     *,
     patch_encoder: PatchEncoder | None = None,
-    patch_root: Path | None = None,
     progress: bool = True,
 ) -> tuple[FeatureBatch, list[str]]:
     """Every multiple-choice question whose video decodes, as one batch; and skipped qids.
 
-    With ``patch_encoder`` (a host's vision tower) the patches are its outputs, cached under
-    ``patch_root`` and left there (``StoredPatches``); without, the encoder's own patches.
+    Each video's frame embeddings and patches come from one decode pass through ``cache``.
+    With ``patch_encoder`` (a host's vision tower) the patches are its outputs, left in the
+    cache's files (``StoredPatches``); without, the encoder's own patches, in memory.
     """
     from tqdm.auto import tqdm
 
+    if patch_encoder is not None and cache is None:
+        raise FramesiftError("a host with its own vision tower needs a cache folder")
     loader = BENCHMARKS.build(benchmark)
     # a question whose released answer is none of its options (MLVU) has no label to train on
     samples = [s for s in loader.load(Path(annotations)) if s.options and s.answer is not None]
-    rows, skipped, files, file_index = [], [], [], {}
+    tokens = patch_encoder or EncoderPatches(encoder)  # its own patches share the forward pass
+    rows, skipped, files, videos_seen = [], [], [], {}
     for sample in tqdm(samples, desc="features", unit="q", disable=not progress or None):
         try:
             video = loader.video_file(Path(videos), sample)
             sampling = Sampling(fps=None, count=frames, start=sample.start, end=sample.end)
-            features = extract_features(
-                video, sampling, encoder, cache, with_patches=patch_encoder is None
-            ).features
-            if len(features.times) != frames:  # a clip too short for T distinct frames
-                raise FramesiftError(f"{video}: fewer than {frames} distinct frames")
-            if patch_encoder is not None:
-                key = (str(video), sampling)
-                if key not in file_index:
-                    file_index[key] = len(files)
-                    files.append(_stored(video, sampling, patch_encoder, patch_root, features))
-                features = file_index[key]
+            key = (str(video), sampling)
+            if key not in videos_seen:
+                videos_seen[key] = _video_features(video, sampling, encoder, cache, tokens, files)
+            embeddings, patches = videos_seen[key]
         except (FramesiftError, OSError):
             skipped.append(sample.qid)
             continue
         texts = encoder.encode_text([sample.question, *sample.options])  # (1 + O, D)
-        rows.append((features, texts, sample))
+        rows.append((embeddings, patches, texts, sample))
     if not rows:
         raise FramesiftError(f"no usable question in {annotations} (videos under {videos})")
-    width = max(len(texts) - 1 for _, texts, _ in rows)
-    options = np.zeros((len(rows), width, rows[0][1].shape[1]), np.float32)
+    width = max(len(texts) - 1 for _, _, texts, _ in rows)
+    options = np.zeros((len(rows), width, rows[0][2].shape[1]), np.float32)
     mask = np.zeros((len(rows), width), bool)
-    for i, (_, texts, _) in enumerate(rows):
+    for i, (_, _, texts, _) in enumerate(rows):
         options[i, : len(texts) - 1] = texts[1:]
         mask[i, : len(texts) - 1] = True
     if patch_encoder is None:
-        embeddings = [f.embeddings for f, _, _ in rows]
-        patches = torch.from_numpy(np.stack([f.patches for f, _, _ in rows]).astype(np.float32))
+        patches = torch.from_numpy(np.stack([p for _, p, _, _ in rows]))
     else:
-        embeddings = [files[i][3] for i, _, _ in rows]
-        patches = StoredPatches([f[:3] for f in files], [i for i, _, _ in rows])
+        patches = StoredPatches(files, [p for _, p, _, _ in rows])
     batch = FeatureBatch(
-        frames=torch.from_numpy(np.stack(embeddings)),
+        frames=torch.from_numpy(np.stack([e for e, _, _, _ in rows])),
         patches=patches,
-        question=torch.from_numpy(np.stack([t[0] for _, t, _ in rows])),
+        question=torch.from_numpy(np.stack([t[0] for _, _, t, _ in rows])),
         options=torch.from_numpy(options),
         option_mask=torch.from_numpy(mask),
-        answer=torch.tensor([s.answer for _, _, s in rows]),
-        question_text=[s.question for _, _, s in rows],
-        option_text=[list(s.options) for _, _, s in rows],
+        answer=torch.tensor([s.answer for _, _, _, s in rows]),
+        question_text=[s.question for _, _, _, s in rows],
+        option_text=[list(s.options) for _, _, _, s in rows],
     )
     return batch, skipped
 
 
-def _stored(video, sampling: Sampling, patch_encoder: PatchEncoder, root: Path | None, features):
-    """Build (or find) the video's patch file; (path, shape, times, frame embeddings)."""
-    from framesift.patches import patch_store
-
-    if root is None:
-        raise FramesiftError("a host with its own vision tower needs a patch cache folder")
-    store, _ = patch_store(video, sampling, patch_encoder, root)
-    with store:
-        if not np.allclose(store.times, features.times):
-            raise FramesiftError(f"{video}: the vision tower's frames differ from the encoder's")
-        return store.path, store.shape, store.times, features.embeddings
+def _video_features(
+    video: Path,
+    sampling: Sampling,
+    encoder: Encoder,
+    cache: Cache | None,
+    tokens: PatchEncoder,
+    files: list[tuple[Path, tuple[int, int, int], np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray | int]:
+    """(T, D) frame embeddings, and the (T, P, D') patches in memory (the encoder's own) or
+    the index in ``files`` of the video's patch file (a host's tower outputs)."""
+    extraction = extract(video, sampling, encoder, cache, patch_encoder=tokens)
+    with extraction.patches as store:  # type: ignore[union-attr]
+        if len(store) != sampling.count:  # a clip too short for T distinct frames
+            raise FramesiftError(f"{video}: fewer than {sampling.count} distinct frames")
+        if isinstance(tokens, EncoderPatches):
+            patches: np.ndarray | int = store[:]  # (T, P, D') float32
+        else:
+            patches = len(files)
+            files.append((store.path, store.shape, store.times))
+    return extraction.features.embeddings, patches  # type: ignore[union-attr]
 
 
 def minibatches(batch: FeatureBatch, size: int, generator: torch.Generator | None = None):

@@ -37,17 +37,16 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
 
     ``stop_after=(stage, epoch)`` ends the run after that epoch's checkpoint, as a kill would.
     """
-    from framesift.cache import FeatureCache, default_cache_dir
+    from framesift.cache import Cache, default_cache_dir
     from framesift.encode import build_encoder
 
+    cache = Cache(config.cache_dir or default_cache_dir())  # a bad folder fails before any output
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     state = _claim(out, config)
     if config.device is None:
         config = replace(config, device=default_device())
     encoder = build_encoder(config.encoder)
-    root = Path(config.cache_dir or default_cache_dir())
-    cache = FeatureCache(root / "features")
     torch.manual_seed(config.seed)  # the initial weights (LoRA's too), so a run is reproducible
     host = None
     if config.model.host_kind == "instructblip":
@@ -68,7 +67,6 @@ def train_vila(config: TrainConfig, *, stop_after: tuple[str, int] | None = None
             cache,
             frames,
             patch_encoder=host,
-            patch_root=root / "patches",
         )
         for annotations, videos in sets
     ]
