@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from framesift.cli.index_cmd import add_ray_argument
 from framesift.cli.options import add_pipeline_arguments, pipeline_config
 
 
@@ -21,7 +22,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "latency per stage, lmms-eval's metric for the benchmark). Killed and started again "
         "with the same arguments, a run continues where it stopped; it refuses to continue "
         "if the annotations changed meanwhile. Missing or unreadable videos are recorded as "
-        "errors.",
+        "errors. With --ray, a Ray cluster answers (questions grouped by video, one warm "
+        "pipeline per actor) and this process writes the same files in the same order, so a "
+        "run can be resumed with or without --ray.",
         epilog="example: framesift eval --benchmark nextqa --annotations val.csv "
         "--videos NExTVideo/ --out runs/nextqa-dks --selector dks --budget 8 --shard 0/4",
     )
@@ -35,6 +38,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--shard", metavar="I/N", help="take shard I of N, by video (omit for all questions)"
     )
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    add_ray_argument(parser)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --ray: actors answering, each with its own pipeline (default: one per CPU of "
+        "the cluster, at most one per video)",
+    )
     add_pipeline_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -51,7 +62,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from framesift.eval.run import EvalConfig, run_eval
 
-    given: dict[str, Any] = {"limit": args.limit}
+    given: dict[str, Any] = {"limit": args.limit, "ray": args.ray, "workers": args.workers}
     if args.shard is not None:
         given["shard"] = _shard(args.shard)
     config = EvalConfig(

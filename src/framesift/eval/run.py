@@ -11,6 +11,10 @@ annotations and computes the same split, so n machines share a run without talki
 Everything that can refuse a run (annotations that do not load, a videos folder that does not
 exist, an ``--out`` that is a file or holds another run) is checked before the run folder is
 created; ``runfolder`` owns that folder's layout.
+
+With ``ray``, questions grouped by video go to Ray actors that keep a pipeline warm
+(``framesift.eval.ray_runner``); this process still writes every record, in the order a
+local run writes them, so a run can move between here and a cluster when it resumes.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,7 @@ from framesift.answer.choices import normalize_text, option_letter
 from framesift.errors import FramesiftError, InputError
 from framesift.eval import runfolder
 from framesift.eval.loaders import BENCHMARKS, Benchmark
+from framesift.eval.ray_runner import Answers, answering_on_ray
 from framesift.eval.report import build_results
 from framesift.eval.samples import QASample
 from framesift.pipeline import Pipeline, PipelineConfig
@@ -42,6 +48,9 @@ class EvalConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     shard: tuple[int, int] = (0, 1)
     limit: int | None = None
+    # where the questions are answered, not what the run is (a run moves between them):
+    ray: str | None = None  # a Ray address (framesift.distributed.LOCAL: started here)
+    workers: int | None = None  # Ray actors (default: one per CPU of the cluster)
 
     def __post_init__(self) -> None:
         index, count = self.shard
@@ -49,6 +58,10 @@ class EvalConfig:
             raise InputError(f"shard must be I/N with 0 <= I < N, got {index}/{count}")
         if self.limit is not None and self.limit < 1:
             raise InputError(f"limit must be at least 1, got {self.limit}")
+        if self.workers is not None and self.workers < 1:
+            raise InputError(f"workers must be at least 1, got {self.workers}")
+        if self.workers is not None and self.ray is None:
+            raise InputError("workers counts Ray actors; give ray too (--ray [ADDRESS])")
 
     def identity(self) -> dict[str, Any]:
         """What must match for a restarted run to continue this one (not out, not the cache)."""
@@ -97,15 +110,21 @@ def run_eval(config: EvalConfig, pipeline: Pipeline | None = None) -> dict[str, 
             "skipped_without_answer": benchmark.skipped,
         },
     }
-    pipeline = pipeline or Pipeline(config.pipeline)
-    pipeline.load()  # a model that cannot load stops the run here, not as N recorded errors
-    runfolder.claim(out, run)
-    done = {record["qid"] for record in runfolder.read_samples(out, repair=True)}
-    todo = sorted(
-        (s for s in questions if s.qid not in done), key=lambda s: (s.video, s.start or 0.0)
-    )
-    with runfolder.appending_samples(out) as append:
-        _answer_all(todo, benchmark, config, pipeline, append, already=len(done))
+    if config.ray is None:
+        answering = _answering_here(config, benchmark, pipeline or Pipeline(config.pipeline))
+    else:
+        if pipeline is not None:
+            raise InputError("a Ray run builds its pipelines on the workers; pass no pipeline")
+        answering = answering_on_ray(config, EvalWorker, videos=len({q.video for q in questions}))
+    # the models load first: one that cannot stops the run here, not as N recorded errors
+    with answering as answers:
+        runfolder.claim(out, run)
+        done = {record["qid"] for record in runfolder.read_samples(out, repair=True)}
+        todo = sorted(
+            (s for s in questions if s.qid not in done), key=lambda s: (s.video, s.start or 0.0)
+        )
+        with runfolder.appending_samples(out) as append:
+            _answer_all(todo, config, answers(todo), append, already=len(done))
     results = build_results(run, runfolder.read_samples(out))
     runfolder.write_results(out, results)
     return results
@@ -118,11 +137,40 @@ def questions_digest(questions: list[QASample]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@contextmanager
+def _answering_here(
+    config: EvalConfig, benchmark: Benchmark, pipeline: Pipeline
+) -> Iterator[Answers]:
+    pipeline.load()
+    videos = Path(config.videos)
+    yield lambda todo: (answer_one(sample, benchmark, videos, pipeline) for sample in todo)
+
+
+class EvalWorker:
+    """A Ray actor's pipeline and benchmark, loaded once (again after Ray restarts a worker
+    that died); ``run`` answers one video's questions (see ``framesift.eval.ray_runner``)."""
+
+    def __init__(self, config: EvalConfig) -> None:
+        self.config = config
+        self.loaded: tuple[Pipeline, Benchmark] | None = None
+
+    def load(self) -> None:
+        pipeline = Pipeline(self.config.pipeline)
+        pipeline.load()
+        self.loaded = pipeline, BENCHMARKS.build(self.config.benchmark)
+
+    def run(self, samples: list[QASample]) -> list[dict[str, Any]]:
+        if self.loaded is None:
+            self.load()
+        pipeline, benchmark = self.loaded  # type: ignore[misc]
+        videos = Path(self.config.videos)
+        return [answer_one(s, benchmark, videos, pipeline) for s in samples]
+
+
 def _answer_all(
     todo: list[QASample],
-    benchmark: Benchmark,
     config: EvalConfig,
-    pipeline: Pipeline,
+    records: Iterator[dict[str, Any]],
     append: Callable[[dict[str, Any]], None],
     already: int,
 ) -> None:
@@ -131,8 +179,7 @@ def _answer_all(
     correct = answered = 0
     bar = tqdm(total=len(todo) + already, initial=already, unit="q", desc=config.benchmark)
     with bar:
-        for sample in todo:
-            record = answer_one(sample, benchmark, Path(config.videos), pipeline)
+        for record in records:
             append(record)
             answered += record["error"] is None
             correct += bool(record["correct"])
