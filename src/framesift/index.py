@@ -179,7 +179,6 @@ def index_videos(
     if not videos:
         raise InputError("no videos to index")
     ledger = _ledger_path(videos, config)
-    ledger.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     records: list[dict[str, Any]] = []
     with ExitStack() as stack:
@@ -199,6 +198,7 @@ def index_videos(
         bar = stack.enter_context(
             _tqdm()(total=len(videos), unit="video", desc="indexing", disable=not progress)
         )
+        ledger.parent.mkdir(parents=True, exist_ok=True)  # once the workers are ready
         log = stack.enter_context(open(ledger, "a", encoding="utf-8"))
         for record in outcomes:
             records.append(record)
