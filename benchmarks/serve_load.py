@@ -87,11 +87,10 @@ def call(connection: http.client.HTTPConnection, method: str, path: str, body=No
 
 
 def follow(server: Server, job: dict) -> dict:
-    connection = server.connect()
     deadline = time.monotonic() + PHASE_SECONDS
     while job["state"] in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.2)
-        job = call(connection, "GET", f"/api/jobs/{job['job']}")[1]
+        job = call(server.connect(), "GET", f"/api/jobs/{job['job']}")[1]
     return job
 
 
@@ -171,8 +170,7 @@ def main() -> None:
         cache = Path(scratch) / "cache"
         server = Server(cache, args.threads)
         try:
-            connection = server.connect()
-            status, job = call(connection, "POST", "/api/videos/demo.mp4/index")
+            status, job = call(server.connect(), "POST", "/api/videos/demo.mp4/index")
             job = follow(server, job)
             assert status == 202 and job["state"] == "done", job
             load(server, args.clients, args.clients)  # first requests: connections, caches
@@ -186,7 +184,7 @@ def main() -> None:
             http_median = statistics.median(solo["latencies"])
             cli_median = statistics.median(cli)
 
-            status, job = call(connection, "POST", "/api/videos/footage_10min.mp4/index")
+            status, job = call(server.connect(), "POST", "/api/videos/footage_10min.mp4/index")
             assert status == 202 and job["state"] in ("queued", "running"), job
             job_state = {"state": job["state"]}
 

@@ -120,6 +120,7 @@ def _listen(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind(address)
+        listener.listen(128)  # connections queue from now on, before uvicorn starts accepting
     except OSError as exc:
         listener.close()
         raise InputError(
