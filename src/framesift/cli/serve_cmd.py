@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import socket
 import sys
 
@@ -28,8 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--token",
+        default=os.environ.get("FRAMESIFT_TOKEN") or None,
         help="require the header 'Authorization: Bearer TOKEN' on /api and /media (the page "
-        "asks for it once)",
+        "asks for it once); default $FRAMESIFT_TOKEN, which other users cannot see in ps",
     )
     parser.add_argument(
         "--index-workers",
