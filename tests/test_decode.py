@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,7 +17,16 @@ from conftest import index_frame, make_audio, make_indexed_video, make_video, re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from framesift.decode import FrameBatch, Resize, Sampling, VideoInfo, decode_frames, probe, reader
+from framesift.decode import (
+    FrameBatch,
+    Resize,
+    Sampling,
+    VideoInfo,
+    decode_frames,
+    probe,
+    reader,
+    workers,
+)
 from framesift.errors import InputError, VideoDecodeError, VideoNotFoundError
 
 SMALL = Resize(64, 24)  # squashing keeps the index stripes readable
@@ -377,18 +388,117 @@ def test_truncated_real_video(media_dir, tmp_path):
 # --------------------------------------------------------------------------- claimed duration
 
 
-def test_truncated_file_drops_targets_past_the_real_end(cfr_video, tmp_path):
+def test_truncated_file_drops_targets_past_the_real_end(cfr_video, tmp_path, caplog):
     full = make_indexed_video(tmp_path / "full.mkv", 100, fps=10)
     data = full.read_bytes()
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(data[: len(data) // 2])
     assert probe(cut).duration == pytest.approx(10.0)  # the header still claims 10 s
-    times, pixels = decode_all(cut, Sampling(fps=1))
+    with caplog.at_level(logging.WARNING, logger="framesift.decode"):
+        times, pixels = decode_all(cut, Sampling(fps=1))
     assert 0 < len(times) < 10
     assert read_indices(pixels) == [round(t * 10) for t in times]
+    (warning,) = [r.getMessage() for r in caplog.records]  # one line, how much was there
+    decodable = float(
+        re.search(r"only ([\d.]+) s of its stated 10\.0 s could be decoded", warning)[1]
+    )
+    assert times[-1] < decodable < times[-1] + 1
+    assert "cut.mkv" in warning and "\n" not in warning
     batches = decode_frames(cut, Sampling(start=9.5), SMALL)  # inside the claim, after the data
     with pytest.raises(InputError, match="last decodable frame"):
         list(batches)
+
+
+def test_a_complete_file_is_not_called_truncated(cfr_video, caplog):
+    with caplog.at_level(logging.WARNING, logger="framesift.decode"):
+        decode_all(cfr_video, Sampling(fps=1))
+    assert not caplog.records
+
+
+def test_a_file_cut_to_30_percent_says_so(tmp_path, caplog):
+    """Index at the front (as phones and web videos write MP4): the header claims it all."""
+    path = make_indexed_video(tmp_path / "front.mkv", 200, fps=10)  # Matroska: header first
+    cut = tmp_path / "cut30.mkv"
+    cut.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.3)])
+    with caplog.at_level(logging.WARNING, logger="framesift.decode"):
+        times, _ = decode_all(cut, Sampling(fps=1))
+    assert times[-1] < 8
+    assert "of its stated 20.0 s could be decoded" in caplog.records[0].getMessage()
+
+
+# --------------------------------------------------------------------------- cheapest exact way
+
+
+@pytest.mark.parametrize("sampling", [Sampling(fps=1e9), Sampling(count=10**9)], ids=str)
+def test_sampling_faster_than_the_stream_gives_each_frame_once(cfr_video, sampling):
+    """Capped by the stream's own frames: searched, not enumerated, so this is quick."""
+    times, pixels = decode_all(cfr_video, sampling)
+    assert read_indices(pixels) == list(range(100))
+    np.testing.assert_allclose(times, np.arange(100) / 10, atol=1e-9)
+
+
+def test_unneeded_non_reference_frames_are_not_decoded(strategy_videos, monkeypatch):
+    """H.264 with B-frames at 1 fps of 10: most non-reference frames are skipped, and the
+    frames returned are still exactly the ones on screen at the targets."""
+    decoded = []
+    real = reader.decoded_frames
+
+    def counting(src):
+        for item in real(src):
+            decoded.append(item[0])
+            yield item
+
+    monkeypatch.setattr(reader, "decoded_frames", counting)
+    _, pixels = decode_all(strategy_videos["h264-mp4"], Sampling(fps=1), strategy="sequential")
+    assert read_indices(pixels) == list(range(0, 200, 10))
+    assert len(decoded) < 160  # of 200 frames
+    decoded.clear()
+    decode_all(strategy_videos["h264-mp4"], Sampling(fps=10), strategy="sequential")
+    assert len(decoded) == 200  # every frame is a candidate: none skipped
+
+
+def test_several_sizes_from_one_decode(cfr_video):
+    sizes = [SMALL, Resize(32, 32, crop=True), SMALL]  # a repeated size is decoded once
+    batches = list(decode_frames(cfr_video, Sampling(fps=2), sizes, batch_size=8))
+    for size in set(sizes):
+        alone = decode_all(cfr_video, Sampling(fps=2), size)[1]
+        np.testing.assert_array_equal(np.concatenate([b.at(size) for b in batches]), alone)
+    assert all(len(b.views) == 2 for b in batches)
+    np.testing.assert_array_equal(batches[0].pixels, batches[0].at(SMALL))
+    with pytest.raises(KeyError, match="not decoded at"):
+        batches[0].at(Resize(8, 8))
+
+
+@pytest.mark.parametrize("video", ["h264-mp4", "h264-mkv", "mpeg4-avi"])
+@pytest.mark.parametrize("sampling", [Sampling(fps=1), Sampling(fps=3.3, start=2.05)], ids=str)
+def test_worker_processes_give_the_same_frames(strategy_videos, monkeypatch, video, sampling):
+    monkeypatch.setattr(workers, "CHUNK_SECONDS", 3.0)  # a 20 s video in 7 stretches
+    path = strategy_videos[video]
+    alone = decode_all(path, sampling, workers=1)
+    shared = decode_all(path, sampling, workers=2)
+    np.testing.assert_array_equal(alone[0], shared[0])
+    np.testing.assert_array_equal(alone[1], shared[1])
+
+
+def test_worker_processes_on_a_truncated_file(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(workers, "CHUNK_SECONDS", 3.0)
+    full = make_indexed_video(tmp_path / "full.mkv", 200, fps=10, gop=10)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING, logger="framesift.decode"):
+        shared = decode_all(cut, Sampling(fps=1), workers=2)
+    assert len(caplog.records) == 1 and "could be decoded" in caplog.records[0].getMessage()
+    np.testing.assert_array_equal(shared[0], decode_all(cut, Sampling(fps=1), workers=1)[0])
+    with pytest.raises(InputError, match="no frames in the sampling window"):
+        decode_all(cut, Sampling(fps=1, start=19), workers=2)
+
+
+def test_workers_are_used_for_long_windows_only(cfr_video):
+    info = probe(cfr_video)
+    assert workers.worker_count(info, Sampling(fps=1), None) == 1  # 10 s
+    assert workers.worker_count(info, Sampling(fps=1), 4) == 1  # one stretch of 120 s
+    raw = make_indexed_video(Path(cfr_video).with_suffix(".h264"), 10, fps=10)
+    assert workers.worker_count(probe(raw), Sampling(fps=1), 4) == 1  # cannot seek
 
 
 # --------------------------------------------------------------------------- errors

@@ -32,13 +32,15 @@ BLOCK_BYTES = 4096
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """``path``: real path; ``size`` bytes; ``mtime_ns``; ``inode``; ``sample``: digest of
-    the size and the sampled blocks."""
+    """``path``: real path; ``size`` bytes; ``mtime_ns``; ``inode`` and ``ctime_ns`` (which
+    every write and every ``utime`` changes) tell file versions apart within a process;
+    ``sample``: digest of the size and the sampled blocks."""
 
     path: str
     size: int
     mtime_ns: int
     inode: int
+    ctime_ns: int
     sample: str
 
 
@@ -72,21 +74,23 @@ def fingerprint(path: str | os.PathLike) -> Fingerprint:
         digest = hashlib.blake2b(str(st.st_size).encode(), digest_size=20)
         for offset, length in sampled_ranges(st.st_size):
             digest.update(os.pread(f.fileno(), length, offset))
-    return Fingerprint(real, st.st_size, st.st_mtime_ns, st.st_ino, digest.hexdigest())
+    return Fingerprint(
+        real, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, digest.hexdigest()
+    )
 
 
-_digests: dict[tuple[str, int, int, int], str] = {}
+_digests: dict[Fingerprint, str] = {}
 _digests_lock = threading.Lock()
 
 
 def content_digest(identity: Fingerprint) -> str:
-    """BLAKE2b of the whole file, computed once per process and file version."""
-    version = (identity.path, identity.size, identity.mtime_ns, identity.inode)
+    """BLAKE2b of the whole file, computed once per process and file version (any write or
+    time change makes a new version: its ctime changes)."""
     with _digests_lock:
-        known = _digests.get(version)
+        known = _digests.get(identity)
     if known is None:
         with open(identity.path, "rb") as f:
             known = hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
         with _digests_lock:
-            _digests[version] = known
+            _digests[identity] = known
     return known

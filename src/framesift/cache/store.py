@@ -56,12 +56,12 @@ class Cache:
     def __init__(self, root: str | os.PathLike, *, full_hash: bool = False) -> None:
         self.root = Path(root)
         self.full_hash = full_hash
-        if self.root.exists() and not self.root.is_dir():
-            raise InputError(
-                f"cache folder {self.root} is a file; point --cache-dir (or $FRAMESIFT_CACHE) "
-                "at a folder"
-            )
         try:
+            if self.root.exists() and not self.root.is_dir():
+                raise InputError(
+                    f"cache folder {self.root} is a file; point --cache-dir (or "
+                    "$FRAMESIFT_CACHE) at a folder"
+                )
             self.root.mkdir(parents=True, exist_ok=True)
             tempfile.TemporaryFile(dir=self.root).close()
         except OSError as e:
