@@ -15,7 +15,7 @@ Follows the public reference, ``meanstd`` and the selection loop in ncTimTang/AK
 Where framesift differs, and why:
 
 - the judge compares the mean of the segment's top M, M being the segment's own budget (as in
-  the paper and SPEC.md); the reference uses the whole budget K at every depth;
+  the paper); the reference uses the whole budget K at every depth;
 - a segment whose budget is 1 is not split: the reference would give both halves
   ``int(K / 2**depth) = 0`` frames and return nothing for small K (e.g. K = 8, depth 5);
 - a segment with no more frames than its budget keeps them all without a judgement;

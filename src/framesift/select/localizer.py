@@ -4,10 +4,10 @@ Each frame goes through LLaVA-OneVision alone, as a one-frame video (the answere
 tokens), followed by SeViLA's localizer question; the frame's score is P("yes") from the
 next-token distribution, renormalised over the "yes" and "no" tokens. The top ``budget`` frames
 are kept. One language-model pass per candidate frame: accurate and slow by design, it is the
-baseline ViLA's speed-ups are measured against (SPEC "SeViLA (baseline)").
+baseline ViLA's speed-ups are measured against (docs/methods.md).
 
 SeViLA itself ranks frames by the raw "yes" logit of its fine-tuned Flan-T5 localizer; the spec
-asks for P("yes"), which ranks by the yes-no margin instead and is comparable across questions.
+uses P("yes"), which ranks by the yes-no margin instead and is comparable across questions.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """InstructBLIP-Video as ViLA's host: a trainable Q-Former between a frozen vision tower and a
-frozen language model (SPEC "ViLA Frame-Prompter and QFormer-Distiller").
+frozen language model (docs/methods.md, "ViLA").
 
 ``InstructBlipVideoHost`` loads ``InstructBlipVideoForConditionalGeneration`` (hub id or folder)
 and exposes the parts ViLA trains around: ``encode_patches`` (frames -> the frozen vision
