@@ -6,7 +6,7 @@ next-token distribution, renormalised over the "yes" and "no" tokens. The top ``
 are kept. One language-model pass per candidate frame: accurate and slow by design, it is the
 baseline ViLA's speed-ups are measured against (docs/methods.md).
 
-SeViLA itself ranks frames by the raw "yes" logit of its fine-tuned Flan-T5 localizer; the spec
+SeViLA itself ranks frames by the raw "yes" logit of its fine-tuned Flan-T5 localizer; framesift
 uses P("yes"), which ranks by the yes-no margin instead and is comparable across questions.
 """
 
