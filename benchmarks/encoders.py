@@ -1,0 +1,213 @@
+"""Bundled encoder: ONNX Runtime against the torch reference, and a new process's load time.
+
+    python benchmarks/encoders.py [--threads 2] [--frames 256] [--repeats 3]
+
+Measured in one run, on real footage (tests/assets/vtest.avi at 4 fps, 224x224):
+1. frames/s of ``bundled:torch`` (eager) and ``bundled:onnx`` (ONNX Runtime fp32), batch 32,
+   both limited to ``--threads`` threads, best of ``--repeats`` interleaved passes; the cosine
+   of each runtime's frame, patch and text embeddings to torch's;
+2. a new process's time to its first text embedding (what a cached re-ask waits for before
+   it can select), median of ``--repeats`` processes: the torch runtime embedding the 1,000
+   class prompts at start (what every process did before they were cached), the torch
+   runtime with cached class embeddings, and the ONNX runtime with warm caches; the heaviest
+   imports of the last (``python -X importtime``).
+Prints markdown tables and writes them to benchmarks/results/encoders.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+VTEST = HERE.parent / "tests" / "assets" / "vtest.avi"
+QUESTIONS = ["Is there a dog?", "What is the man holding?", "When does the red car appear?"]
+
+# Run in a fresh interpreter: imports, build, first question; seconds since its start.
+FIRST_QUESTION = """
+import json, sys, time
+start = time.perf_counter()
+from framesift.encode import build_encoder
+imported = time.perf_counter()
+encoder = build_encoder(sys.argv[1], device="cpu")
+built = time.perf_counter()
+encoder.encode_text(["Is there a dog?"])
+done = time.perf_counter()
+print(json.dumps({
+    "import": imported - start, "build": built - imported, "text": done - built,
+    "heavy": sorted(m for m in ("torch", "transformers") if m in sys.modules),
+}))
+"""
+
+
+def real_frames(count: int) -> np.ndarray:
+    from framesift.decode import Resize, Sampling, decode_frames
+
+    batches = [b.pixels for b in decode_frames(VTEST, Sampling(fps=4), Resize(224, 224))]
+    frames = np.concatenate(batches)
+    return np.concatenate([frames] * -(-count // len(frames)))[:count]
+
+
+def throughput(threads: int, frames: np.ndarray, repeats: int) -> tuple[list[str], dict]:
+    import torch
+
+    from framesift.encode.bundled import BundledEncoder
+
+    torch.set_num_threads(threads)
+    encoders = {
+        runtime: BundledEncoder(runtime, threads=threads, device="cpu")
+        for runtime in ("torch", "onnx")
+    }
+    best = dict.fromkeys(encoders, float("inf"))
+    for _ in range(repeats):  # interleaved, so both see the same background load
+        for runtime, encoder in encoders.items():
+            encoder.encode_frames(frames[:32])  # warm-up batch
+            start = time.perf_counter()
+            encoder.encode_frames(frames)
+            best[runtime] = min(best[runtime], time.perf_counter() - start)
+    sample = frames[: min(len(frames), 128)]
+    features = {r: e.encode_frames(sample, with_patches=True) for r, e in encoders.items()}
+    texts = {r: e.encode_text(QUESTIONS) for r, e in encoders.items()}
+    reference = features["torch"]
+    rows = [
+        "| runtime | frames/s | x torch | frame cosine to torch (min) | patch cosine (mean) | "
+        "text cosine (min) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for runtime in encoders:
+        fps = len(frames) / best[runtime]
+        frame_cos = (features[runtime].embeddings * reference.embeddings).sum(-1).min()
+        patch_cos = (features[runtime].patches * reference.patches).sum(-1).mean()
+        text_cos = (texts[runtime] * texts["torch"]).sum(-1).min()
+        rows.append(
+            f"| {runtime} | {fps:.1f} | {best['torch'] / best[runtime]:.2f} | {frame_cos:.6f} | "
+            f"{patch_cos:.6f} | {text_cos:.6f} |"
+        )
+    return rows, {r: len(frames) / best[r] for r in encoders}
+
+
+def first_question(spec: str, caches: list[str]) -> dict:
+    """One new process per cache folder; medians. ``wall`` includes starting the interpreter."""
+    runs = []
+    for cache in caches:
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_QUESTION, spec],
+            env={**os.environ, "FRAMESIFT_CACHE": cache},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        runs.append({**run, "wall": time.perf_counter() - start})
+    medians = {
+        k: statistics.median(r[k] for r in runs) for k in ("import", "build", "text", "wall")
+    }
+    return {**medians, "heavy": runs[0]["heavy"]}
+
+
+def heaviest_imports(spec: str, cache: str, top: int = 5) -> list[tuple[str, float]]:
+    """Top-level packages by cumulative import time in a fresh process (``-X importtime``)."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", FIRST_QUESTION, spec],
+        env={**os.environ, "FRAMESIFT_CACHE": cache},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    totals: dict[str, float] = {}
+    for line in out.stderr.splitlines():
+        fields = line.split("|")
+        if not line.startswith("import time:") or not fields[1].strip().isdigit():
+            continue
+        name = fields[2][1:]  # nested imports are indented by two spaces per level
+        if not name.startswith(" "):
+            package = name.split(".")[0]
+            totals[package] = totals.get(package, 0.0) + int(fields[1]) / 1e6
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    from framesift.encode import build_encoder
+    from framesift.hub import default_cache_dir
+
+    load_at_start = os.getloadavg()[0]
+    frames = real_frames(args.frames)
+    speed_rows, fps = throughput(args.threads, frames, args.repeats)
+
+    # Warm the user cache for both runtimes (graphs, class embeddings), then time new processes.
+    warm = str(default_cache_dir())
+    for spec in ("bundled:torch", "bundled:onnx"):
+        build_encoder(spec, device="cpu")
+    with tempfile.TemporaryDirectory() as cold:
+        scenarios = [
+            ("torch, class prompts embedded at start (before)", "bundled:torch", None),
+            ("torch, class embeddings cached", "bundled:torch", warm),
+            ("onnx, warm caches (after, the default)", "bundled", warm),
+        ]
+        load_rows = [
+            "| new process | to first text embedding, wall s | imports s | build s | "
+            "first question s | torch/transformers imported |",
+            "|---|---|---|---|---|---|",
+        ]
+        loads = {}
+        for label, spec, cache in scenarios:
+            # no cache: a fresh, empty folder per process, so every one embeds the prompts
+            caches = [cache or tempfile.mkdtemp(dir=cold) for _ in range(args.repeats)]
+            load = loads[label] = first_question(spec, caches)
+            load_rows.append(
+                f"| {label} | {load['wall']:.2f} | {load['import']:.2f} | {load['build']:.2f} | "
+                f"{load['text']:.2f} | {', '.join(load['heavy']) or 'neither'} |"
+            )
+    imports = heaviest_imports("bundled", warm)
+    before, after = (loads[scenarios[i][0]]["wall"] for i in (0, 2))
+
+    lines = [
+        "# Bundled encoder: ONNX Runtime vs the torch reference",
+        "",
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"{args.threads} threads for both runtimes (torch.set_num_threads, ORT intra-op); "
+        f"{len(frames)} real frames (vtest.avi at 4 fps, 224x224), batch 32, "
+        f"best of {args.repeats} interleaved passes; load average at the start "
+        f"{load_at_start:.1f} (other work on the machine slows both runtimes).",
+        "",
+        *speed_rows,
+        "",
+        f"ONNX Runtime encodes {fps['onnx'] / fps['torch']:.1f}x the torch frames/s.",
+        "",
+        f"## A new process's first question (cached re-ask), median of {args.repeats} processes",
+        "",
+        *load_rows,
+        "",
+        f"Load to first text embedding: {before:.2f} s before, {after:.2f} s after "
+        f"({before / after:.1f}x faster).",
+        "",
+        "Heaviest imports of the ONNX runtime's question path (cumulative s): "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in imports),
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = HERE / "results" / "encoders.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text)
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
