@@ -1,0 +1,316 @@
+"""The first question on a long video: decoding speed, decode/encode overlap, fingerprinting.
+
+    python benchmarks/first_ask.py [--minutes 60] [--ask-minutes 10] [--threads 2]
+
+Generates (once, into the system temp folder, never committed) an H.264 854x480 25 fps video
+of the real vtest.avi footage looped to ``--minutes`` (x264 defaults: a keyframe every 250
+frames, B-frames; the loop is encoded once and its packets repeated with shifted times).
+Measures, each in the same run:
+
+1. decoding its 1 fps candidate pool (224x224 frames) as x real time: a plain PyAV pass (every
+   frame decoded with FFmpeg's threads, the candidates converted: framesift's previous
+   decoder) against framesift's decoder (unneeded non-reference frames skipped) in one
+   process and in worker processes; each in a fresh process, with its peak memory. Wall time
+   depends on what else the machine runs; CPU seconds over the cores bound what a quiet
+   machine gives, so both are shown;
+2. a first ask's decode + encode (bundled encoder) of the first ``--ask-minutes``:
+   sequential (decode a batch, encode it, one thread) against ``framesift.cache.extract``
+   (decoding runs ahead in a thread), and the whole video overlapped;
+3. identifying the file: full BLAKE2b hash against the sampled fingerprint;
+4. the change detector on real footage (vtest.avi, tree.avi at 1 fps): frames it reuses and
+   the cosine of reused to exact embeddings.
+
+Prints markdown tables and writes them to benchmarks/results/first_ask.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import resource
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ASSETS = HERE.parent / "tests" / "assets"
+WIDTH, HEIGHT, FPS = 854, 480, 25
+FRAME = (224, 224)
+
+
+def make_long_video(minutes: float) -> Path:
+    """vtest.avi at 854x480 25 fps, encoded once (x264 veryfast, keyint 250, B-frames) and
+    repeated packet by packet to ``minutes``; kept in the temp folder between runs."""
+    import av
+
+    from framesift.synth import write_video
+
+    folder = Path(tempfile.gettempdir()) / "framesift-benchmarks"
+    path = folder / f"vtest_loop_{minutes:g}min_{WIDTH}x{HEIGHT}_gop250.mp4"
+    if path.exists():
+        return path
+    folder.mkdir(exist_ok=True)
+    print(f"generating {path} (once)...", flush=True)
+    once = folder / "loop.mp4"
+    with av.open(str(ASSETS / "vtest.avi")) as container:
+        frames = container.decode(video=0)
+        write_video(
+            once, (f.to_ndarray(width=WIDTH, height=HEIGHT, format="rgb24") for f in frames), FPS
+        )
+    tmp = path.with_suffix(".tmp.mp4")
+    with av.open(str(once)) as src, av.open(str(tmp), "w") as out:
+        stream = src.streams.video[0]
+        packets = [p for p in src.demux(stream) if p.size]
+        shift = round(Fraction(len(packets), FPS) / stream.time_base)  # one packet a frame
+        copy = out.add_stream_from_template(stream)
+        for i in range(round(minutes * 60 * FPS / len(packets))):
+            for p in packets:
+                q = av.Packet(bytes(p))
+                q.pts, q.dts, q.duration = p.pts + i * shift, p.dts + i * shift, p.duration
+                q.is_keyframe, q.time_base, q.stream = p.is_keyframe, stream.time_base, copy
+                out.mux(q)
+    tmp.rename(path)
+    once.unlink()
+    return path
+
+
+def cpu_seconds() -> float:
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def plain_pool(video: str, fps: float) -> int:
+    """Every frame decoded (FFmpeg threads on), the one on screen at each target converted."""
+    import av
+
+    from framesift.decode import Resize
+    from framesift.decode.resize import to_rgb
+
+    resize, kept, target, prev = Resize(*FRAME, crop=True), 0, 0.0, None
+    with av.open(video) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            while prev is not None and frame.time > target + 1e-6:
+                to_rgb(prev, resize)
+                kept, target = kept + 1, target + 1 / fps
+            prev = frame
+    return kept + (prev is not None)
+
+
+def framesift_pool(video: str, fps: float, workers: int) -> int:
+    from framesift.decode import Resize, Sampling, decode_frames
+
+    pool = decode_frames(video, Sampling(fps=fps), Resize(*FRAME, crop=True), workers=workers)
+    return sum(len(batch.times) for batch in pool)
+
+
+def ask(video: str, minutes: float, threads: int, overlapped: bool) -> dict:
+    """Decode + encode of the first ``minutes`` at 1 fps, as a first ask does (the encoder
+    loaded and warm before the clock starts)."""
+    from framesift.cache import extract
+    from framesift.decode import Sampling, decode_frames
+    from framesift.encode.bundled import BundledEncoder
+
+    encoder = BundledEncoder(threads=threads)
+    encoder.encode_frames(np.zeros((1, *FRAME, 3), np.uint8))  # warm, outside the timing
+    sampling = Sampling(fps=1, end=minutes * 60)
+    start = time.perf_counter()
+    if overlapped:
+        result = extract(video, sampling, encoder, None)
+        frames, decode_s, encode_s = len(result.features.times), result.decode_s, result.encode_s
+        return {"frames": frames, "decode": decode_s, "encode": encode_s,
+                "wall": time.perf_counter() - start}  # fmt: skip
+    frames, decode_s, encode_s = 0, 0.0, 0.0
+    batches = decode_frames(video, sampling, encoder.info.resize)
+    while True:
+        t0 = time.perf_counter()
+        batch = next(batches, None)
+        t1 = time.perf_counter()
+        decode_s += t1 - t0
+        if batch is None:
+            break
+        encoder.encode_frames(batch.pixels)
+        encode_s += time.perf_counter() - t1
+        frames += len(batch.times)
+    return {"frames": frames, "decode": decode_s, "encode": encode_s,
+            "wall": time.perf_counter() - start}  # fmt: skip
+
+
+def _measure(fn, args, queue) -> None:
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    out = fn(*args)
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    queue.put({"out": out, "wall": wall, "cpu": cpu, "peak": peak_rss_mib()})
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited at exec)."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line.split()[1] for line in status if line.startswith("VmHWM"))) / 1024
+
+
+def in_fresh_process(fn, *args) -> dict:
+    """Run ``fn(*args)`` in a new process: wall, CPU (its workers too) and peak RSS of its own."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_measure, args=(fn, args, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def bench_decode(video: Path, seconds: float) -> list[str]:
+    cores = os.cpu_count() or 1
+    rows = [
+        row("decoder", "frames", "wall (s)", "x real time", "CPU (s)",
+            f"x real time per {cores} cores of CPU", "peak RSS (MiB)"),
+        row(*["---"] * 7),
+    ]  # fmt: skip
+    runs = [
+        ("plain PyAV pass (FFmpeg threads)", plain_pool, (str(video), 1.0)),
+        ("framesift, 1 process", framesift_pool, (str(video), 1.0, 1)),
+        (f"framesift, {cores} worker processes", framesift_pool, (str(video), 1.0, cores)),
+    ]
+    for label, fn, args in runs:
+        r = in_fresh_process(fn, *args)
+        rows.append(
+            row(label, r["out"], f"{r['wall']:.1f}", f"{seconds / r['wall']:.0f}x",
+                f"{r['cpu']:.1f}", f"{seconds / (r['cpu'] / cores):.0f}x", f"{r['peak']:.0f}")
+        )  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_ask(video: Path, minutes: float, total_minutes: float, threads: int) -> list[str]:
+    rows = [
+        row("first ask", "video", "frames", "decode (s)", "encode (s)", "wall (s)",
+            "vs sequential", "peak RSS (MiB)"),
+        row(*["---"] * 8),
+    ]  # fmt: skip
+    runs = [
+        ("sequential (decode, then encode, per batch)", minutes, False),
+        ("overlapped (framesift.cache.extract)", minutes, True),
+        ("overlapped, whole video", total_minutes, True),
+    ]
+    base = None
+    for label, length, overlapped in runs:
+        r = in_fresh_process(ask, str(video), length, threads, overlapped)
+        out = r["out"]
+        base = base or out["wall"]
+        rows.append(
+            row(label, f"{length:g} min", out["frames"], f"{out['decode']:.1f}",
+                f"{out['encode']:.1f}", f"{out['wall']:.1f}",
+                f"{base / out['wall']:.2f}x" if length == minutes else "-", f"{r['peak']:.0f}")
+        )  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_fingerprint(video: Path) -> list[str]:
+    from framesift.cache.fingerprints import content_digest, fingerprint, sampled_ranges
+
+    size = video.stat().st_size
+    read = sum(length for _, length in sampled_ranges(size))
+    t0 = time.perf_counter()
+    identity = fingerprint(video)
+    t1 = time.perf_counter()
+    content_digest(identity)
+    t2 = time.perf_counter()
+    full, sampled = t2 - t1, t1 - t0
+    return [
+        row(f"identity of a {size / 1e6:.0f} MB file", "bytes read", "ms", "speed"),
+        row(*["---"] * 4),
+        row("full BLAKE2b hash (`Cache(full_hash=True)`)", f"{size / 1e6:.0f} MB",
+            f"{1000 * full:.0f}", "1x"),
+        row("sampled fingerprint (default)", f"{read / 1e3:.0f} KB", f"{1000 * sampled:.1f}",
+            f"{full / sampled:.0f}x"),
+    ]  # fmt: skip
+
+
+def bench_changes(threshold: float) -> list[str]:
+    from framesift.cache import extract
+    from framesift.decode import Sampling
+    from framesift.encode import build_encoder
+
+    encoder = build_encoder("bundled")
+    rows = [
+        row("footage (1 fps)", "frames", f"reused (threshold {threshold:g})",
+            "cosine of reused to exact: mean", "min",
+            "consecutive exact embeddings within cosine 0.95"),
+        row(*["---"] * 6),
+    ]  # fmt: skip
+    for name in ("vtest.avi", "tree.avi"):
+        exact = extract(ASSETS / name, Sampling(fps=1), encoder, None).features.embeddings
+        reusing = extract(ASSETS / name, Sampling(fps=1), encoder, None, reuse_threshold=threshold)
+        got = reusing.features.embeddings
+        changed = ~(got == exact).all(axis=1)
+        cos = (got * exact).sum(axis=1)[changed]
+        similar = float(((exact[1:] * exact[:-1]).sum(axis=1) >= 0.95).mean())
+        rows.append(
+            row(name, len(exact), f"{reusing.reused} ({reusing.reused / len(exact):.0%})",
+                f"{cos.mean():.3f}" if len(cos) else "-", f"{cos.min():.3f}" if len(cos) else "-",
+                f"{similar:.0%}")
+        )  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=60, help="length of the generated video")
+    parser.add_argument(
+        "--ask-minutes", type=float, default=10, help="minutes asked about in part 2"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="encoder (ONNX Runtime) threads")
+    parser.add_argument(
+        "--reuse-threshold", type=float, default=4.0, help="change detector (part 4)"
+    )
+    args = parser.parse_args()
+
+    video = make_long_video(args.minutes)
+    from framesift.decode import probe
+
+    info = probe(video)
+    load = os.getloadavg()[0]
+    header = (
+        f"{platform.machine()}, {os.cpu_count()} cores, encoder threads {args.threads}, decoding "
+        f"workers {os.cpu_count()}; load average {load:.1f} at the start (a shared machine: other "
+        f"jobs ran meanwhile); video: {info.width}x{info.height} {info.fps:g} fps {info.codec}, "
+        f"{info.duration / 60:.1f} min, keyframe every 250 frames, B-frames (vtest.avi looped)."
+    )
+    print(header, flush=True)
+    sections = [
+        ("1. Decoding the 1 fps pool (224x224 frames)", bench_decode(video, info.duration)),
+        (
+            f"2. First ask: decode + encode at 1 fps (bundled encoder, {args.threads} threads)",
+            bench_ask(video, args.ask_minutes, info.duration / 60, args.threads),
+        ),
+        ("3. Identifying the video file", bench_fingerprint(video)),
+        ("4. Change detector on real footage", bench_changes(args.reuse_threshold)),
+    ]
+    text = "# framesift first-ask benchmark\n\n" + header + "\n"
+    for title, rows in sections:
+        text += f"\n## {title}\n\n" + "\n".join(rows) + "\n"
+    out = HERE / "results" / "first_ask.md"
+    out.write_text(text)
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
