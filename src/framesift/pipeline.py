@@ -103,7 +103,10 @@ class PipelineConfig:
         metadata=_option(
             "'similarity' (offline: the option that best matches a keyframe), "
             "'llava-ov[:MODEL]' / 'llava-ov-likelihood[:MODEL]' (LLaVA-OneVision, default "
-            "llava-hf/llava-onevision-qwen2-0.5b-ov-hf), 'vila:CHECKPOINT'",
+            "llava-hf/llava-onevision-qwen2-0.5b-ov-hf), 'qwen2.5-vl[:MODEL]' / "
+            "'qwen2.5-vl-likelihood[:MODEL]' (default Qwen/Qwen2.5-VL-3B-Instruct), "
+            "'qwen3-vl[:MODEL]' / 'qwen3-vl-likelihood[:MODEL]' (default "
+            "Qwen/Qwen3-VL-4B-Instruct): keyframe pixels with their times, 'vila:CHECKPOINT'",
             "NAME[:ARG]",
         ),
     )

@@ -15,6 +15,8 @@ ANSWERERS: Registry[Answerer] = Registry(
         "llava-ov-likelihood": "framesift.answer.llava_ov:LlavaOneVisionLikelihood",
         "qwen2.5-vl": "framesift.answer.qwen_vl:QwenVLAnswerer",
         "qwen2.5-vl-likelihood": "framesift.answer.qwen_vl:QwenVLLikelihood",
+        "qwen3-vl": "framesift.answer.qwen_vl:Qwen3VLAnswerer",
+        "qwen3-vl-likelihood": "framesift.answer.qwen_vl:Qwen3VLLikelihood",
     },
 )
 

@@ -8,7 +8,7 @@ uses the same letters for its gold labels.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -84,3 +84,16 @@ def parse_choice(text: str, options: Sequence[str]) -> int | None:
     }
     maximal = [i for i, o in found.items() if not any(o != p and o in p for p in found.values())]
     return maximal[0] if len(maximal) == 1 else None
+
+
+def letter_token_ids(tokenize: Callable[[str], Sequence[int]], n: int) -> list[list[int]]:
+    """Per option letter of ``n``, the token ids a model can answer it with, for likelihood
+    scoring: ``"A"`` and ``" A"`` where each is one token (BPE vocabularies hold both), else the
+    first token of ``"A"``. ``tokenize`` maps text to ids without special tokens."""
+    out = []
+    for i in range(n):
+        letter = option_letter(i)
+        variants = [list(tokenize(v)) for v in (letter, " " + letter)]
+        single = sorted({v[0] for v in variants if len(v) == 1})
+        out.append(single or [variants[0][0]])
+    return out

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from framesift.answer.base import Answer, AnswerRequest
-from framesift.answer.choices import option_letter, parse_choice
+from framesift.answer.choices import letter_token_ids, option_letter, parse_choice
 from framesift.errors import InputError
 from framesift.hub import ModelCache
 from framesift.vlm.llava_ov import CHAT_END, CHAT_PREFIX, DEFAULT_MODEL, load_llava_ov
@@ -109,7 +109,8 @@ class LlavaOneVisionAnswerer:
         if options and self.mode == "likelihood":
             logits = self.model(inputs_embeds=embeds, attention_mask=mask, logits_to_keep=1)
             last = logits.logits[0, -1].float()  # (V,)
-            scores = [float(last[ids].max()) for ids in self._letter_ids(len(options))]
+            letters = letter_token_ids(lambda t: self._ids(t).tolist(), len(options))
+            scores = [float(last[ids].max()) for ids in letters]
             best = int(np.argmax(scores))  # ties go to the earlier option
             return Answer(best, options[best], scores)
         text = self._generate(embeds, mask)
@@ -147,17 +148,6 @@ class LlavaOneVisionAnswerer:
 
     def _ids(self, text: str) -> torch.Tensor:
         return self.vlm.ids(text)
-
-    def _letter_ids(self, n: int) -> list[list[int]]:
-        """Per option letter, the ids it can be generated as: "A" and " A" when each is a single
-        token (BPE vocabularies hold both); the first token when neither is."""
-        out = []
-        for i in range(n):
-            letter = option_letter(i)
-            variants = [self._ids(v).tolist() for v in (letter, " " + letter)]
-            single = sorted({v[0] for v in variants if len(v) == 1})
-            out.append(single or [variants[0][0]])
-        return out
 
 
 def _text(question: str, options: list[str], sequence: TokenSequence) -> str:

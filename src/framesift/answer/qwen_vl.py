@@ -1,4 +1,4 @@
-"""Qwen2.5-VL answering from the selected keyframes' pixels, each at its true time.
+"""Qwen2.5-VL and Qwen3-VL answering from the selected keyframes' pixels, each at its true time.
 
 How the keyframes' times reach the model: each keyframe goes in as its own image, preceded in
 the text by its timestamp (``Frame at 12.5 s: <image>``), in temporal order. Qwen2.5-VL's video
@@ -6,13 +6,16 @@ path would encode time through mRoPE, but it pairs consecutive frames into one t
 (``temporal_patch_size`` 2) and spaces temporal ids by one ``second_per_grid_ts`` per pair, so
 it assumes evenly spaced frames: irregular keyframes would be given wrong times, and two
 keyframes minutes apart would be fused into one patch. As images, every keyframe keeps its own
-patches and gets the time it was decoded at, stated where the model reads it. The prompt is
-the chat format the checkpoint's own template renders for that message (a test checks the
-logits against ``processor.apply_chat_template``).
+patches and gets the time it was decoded at, stated where the model reads it. Qwen3-VL's video
+path fuses frame pairs the same way; its own video prompt states each patch's time as text
+(``<12.5 seconds>``), so textual times are what it was trained to read. The prompt is the chat
+format the checkpoint's own template renders for that message (tests check the logits against
+``processor.apply_chat_template``).
 
-Keyframes are decoded square at ``frame_side`` (default 448: 16 x 16 = 256 tokens per frame
-after the 2 x 2 merge), the whole frame kept (aspect ratio not preserved), then processed by the
-model's image processor.
+Keyframes are decoded square at ``frame_side`` (default 448: Qwen2.5-VL's 14-pixel patches give
+16 x 16 = 256 tokens per frame after the 2 x 2 merge, Qwen3-VL's 16-pixel ones 14 x 14 = 196),
+the whole frame kept (aspect ratio not preserved), then processed by the model's image
+processor.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ import numpy as np
 import torch
 
 from framesift.answer.base import Answer, AnswerRequest
-from framesift.answer.choices import option_letter, parse_choice
+from framesift.answer.choices import letter_token_ids, option_letter, parse_choice
 from framesift.decode import Resize
 from framesift.errors import InputError
 from framesift.hub import ModelCache
-from framesift.vlm.qwen_vl import DEFAULT_MODEL, IMAGE, SYSTEM, TURN_END, USER, load_qwen_vl
+from framesift.vlm.qwen_vl import IMAGE, QWEN3_VL, QWEN25_VL, TURN_END, USER, load_qwen_vl
 
 MC_INSTRUCTION = "Answer with the option's letter from the given choices directly."
 
@@ -52,6 +55,7 @@ class QwenVLAnswerer:
     the option letter with the highest next-token logit. Open-ended questions generate.
     """
 
+    family = QWEN25_VL
     spec_argument = "model_id"
     patch_encoder = None  # reads pixels, not a token sequence
     needs_tokens = False
@@ -59,7 +63,7 @@ class QwenVLAnswerer:
 
     def __init__(
         self,
-        model_id: str = DEFAULT_MODEL,
+        model_id: str | None = None,
         *,
         mode: Literal["letter", "likelihood"] = "letter",
         max_new_tokens: int = 16,
@@ -72,9 +76,15 @@ class QwenVLAnswerer:
             raise InputError(f"mode must be 'letter' or 'likelihood', got {mode!r}")
         if max_new_tokens < 1:
             raise InputError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-        if frame_side < 28 or frame_side % 28:
-            raise InputError(f"frame_side must be a multiple of 28 (>= 28), got {frame_side}")
-        self.vlm = load_qwen_vl(model_id, models=models, device=device, dtype=dtype)
+        self.vlm = load_qwen_vl(
+            model_id, family=self.family, models=models, device=device, dtype=dtype
+        )
+        factor = self.vlm.patch_factor
+        if frame_side < factor or frame_side % factor:
+            raise InputError(
+                f"frame_side must be a multiple of {factor} for {self.family.name}, "
+                f"got {frame_side}"
+            )
         self.mode, self.max_new_tokens = mode, max_new_tokens
         self.resize = Resize(frame_side, frame_side)
 
@@ -82,7 +92,9 @@ class QwenVLAnswerer:
         """The keyframes in temporal order: their decoded times and (H, W, 3) uint8 pixels."""
         evidence = request.evidence
         if evidence.frames is None or evidence.indices is None or len(evidence.indices) == 0:
-            raise InputError("Qwen2.5-VL answers from keyframe pixels; the evidence has none")
+            raise InputError(
+                f"{self.family.name} answers from keyframe pixels; the evidence has none"
+            )
         order = np.argsort(evidence.times, kind="stable")
         times: list[float] = []
         frames: list[np.ndarray] = []
@@ -94,7 +106,7 @@ class QwenVLAnswerer:
     def prompt(self, times: list[float], question: str, options: list[str]) -> str:
         pieces = user_text(times, question, options)
         body = "".join(p + IMAGE for p in pieces[:-1]) + pieces[-1]
-        return SYSTEM + USER + body + TURN_END
+        return self.family.system + USER + body + TURN_END
 
     @torch.inference_mode()
     def answer(self, request: AnswerRequest) -> Answer:
@@ -108,7 +120,8 @@ class QwenVLAnswerer:
         model = self.vlm.model
         if options and self.mode == "likelihood":
             last = model(**inputs, logits_to_keep=1).logits[0, -1].float()  # (V,)
-            scores = [float(last[ids].max()) for ids in self._letter_ids(len(options))]
+            letters = letter_token_ids(self.vlm.ids, len(options))
+            scores = [float(last[ids].max()) for ids in letters]
             best = int(np.argmax(scores))  # ties go to the earlier option
             return Answer(best, options[best], scores)
         tokenizer = self.vlm.tokenizer
@@ -123,27 +136,13 @@ class QwenVLAnswerer:
         choice = parse_choice(text, options)
         return Answer(-1, text, []) if choice is None else Answer(choice, options[choice], [])
 
-    def _letter_ids(self, n: int) -> list[list[int]]:
-        """Per option letter, the ids it can be generated as: "A" and " A" when each is one
-        token; the first token when neither is."""
-        tokenizer = self.vlm.tokenizer
-        out = []
-        for i in range(n):
-            letter = option_letter(i)
-            variants = [
-                tokenizer(v, add_special_tokens=False).input_ids for v in (letter, " " + letter)
-            ]
-            single = sorted({v[0] for v in variants if len(v) == 1})
-            out.append(single or [variants[0][0]])
-        return out
-
 
 class QwenVLLikelihood(QwenVLAnswerer):
     """``qwen2.5-vl-likelihood[:MODEL]``: options chosen by next-token likelihood."""
 
     def __init__(
         self,
-        model_id: str = DEFAULT_MODEL,
+        model_id: str | None = None,
         *,
         frame_side: int = 448,
         models: ModelCache | None = None,
@@ -158,3 +157,15 @@ class QwenVLLikelihood(QwenVLAnswerer):
             device=device,
             dtype=dtype,
         )
+
+
+class Qwen3VLAnswerer(QwenVLAnswerer):
+    """``qwen3-vl[:MODEL]``: Qwen3-VL (hub id or folder) looks at the keyframes, as above."""
+
+    family = QWEN3_VL
+
+
+class Qwen3VLLikelihood(QwenVLLikelihood):
+    """``qwen3-vl-likelihood[:MODEL]``: Qwen3-VL chooses options by next-token likelihood."""
+
+    family = QWEN3_VL
