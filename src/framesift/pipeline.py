@@ -22,16 +22,17 @@ import numpy as np
 
 from framesift.answer import ANSWERERS, Answerer, AnswerRequest, Evidence
 from framesift.answer.choices import LETTERS, normalize_text
+from framesift.cache import Cache
 from framesift.compress import MERGERS
 from framesift.decode import Sampling
-from framesift.encode import Encoder, build_encoder
+from framesift.encode import ENCODERS, Encoder, build_encoder
 from framesift.errors import InputError
-from framesift.hub import DTYPES, ModelCache
+from framesift.hub import DTYPES, ModelCache, default_cache_dir
 from framesift.registry import PartSpec
 from framesift.select import SELECTORS, SelectionRequest, Selector
-from framesift.source import FeatureCache, Progress, VideoFile, VideoSource
+from framesift.source import Progress, VideoFile, VideoSource
 
-PARTS = ("selector", "answerer", "merge")  # the parts ``params`` may address
+PARTS = ("selector", "answerer", "merge", "encoder")  # the parts ``params`` may address
 
 
 def _option(help: str, metavar: str | None = None, flag: str | None = None) -> dict[str, Any]:
@@ -72,7 +73,7 @@ class PipelineConfig:
     """Everything that defines a pipeline; ``PipelineConfig(**json)`` rejects unknown keys.
 
     ``params`` holds per-part parameters: ``{"selector": {"relevance_floor": 0.1}}``; the
-    parts are ``selector``, ``answerer`` and ``merge``.
+    parts are ``selector``, ``answerer``, ``merge`` and ``encoder``.
     """
 
     encoder: str = field(
@@ -128,7 +129,7 @@ class PipelineConfig:
         default_factory=dict,
         metadata=_option(
             "a part's parameter, repeatable: [PART.]KEY=VALUE with PART selector (the default), "
-            "answerer or merge, e.g. --param relevance_floor=0.1 --param "
+            "answerer, merge or encoder, e.g. --param relevance_floor=0.1 --param "
             "answerer.max_new_tokens=8",
             "KEY=VALUE",
             flag="--param",
@@ -146,7 +147,16 @@ class PipelineConfig:
         default=None,
         metadata=_option("cache folder (default: $FRAMESIFT_CACHE or the user cache)", "DIR"),
     )
-    use_cache: bool = field(default=True, metadata=_option("", flag="--no-cache"))
+    use_cache: bool = field(
+        default=True, metadata=_option("neither read nor write the cache", flag="--no-cache")
+    )
+    full_hash: bool = field(
+        default=False,
+        metadata=_option(
+            "identify videos by a hash of their whole content (default: size, modification "
+            "time and sampled blocks, much faster on large files)"
+        ),
+    )
     progress: bool = False
 
     def __post_init__(self) -> None:
@@ -164,6 +174,7 @@ class PipelineConfig:
         # every name, argument and parameter is checked now, before any model loads
         SELECTORS.check(self.selector, self.params.get("selector"))
         ANSWERERS.check(self.answerer, self.params.get("answerer"))
+        ENCODERS.check(self.encoder, self.params.get("encoder"))
         if self.merge is not None or "merge" in self.params:
             MERGERS.check(self.merge or "drop", self.params.get("merge"))
         if self.device.strip().lower() not in ("auto", "cpu", "cuda") and not (
@@ -172,8 +183,6 @@ class PipelineConfig:
             raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.dtype not in DTYPES:
             raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        if self.cache_dir is not None and self.use_cache:
-            _check_cache_dir(Path(self.cache_dir))
 
     @classmethod
     def option_fields(cls) -> list[Any]:
@@ -194,15 +203,24 @@ class Pipeline:
         self._selectors: dict[str, Selector] = {}  # built once: some load model weights
         self._mergers: dict[str, Any] = {}
         self._lock = threading.RLock()  # parts are built once even when asks run in threads
-        self.cache_root = Path(self.config.cache_dir or _default_cache_dir())
-        self.cache = FeatureCache(self.cache_root) if self.config.use_cache else None
+        self.cache_root = Path(self.config.cache_dir or default_cache_dir())
+        self.cache = (
+            Cache(self.cache_root, full_hash=self.config.full_hash)
+            if self.config.use_cache
+            else None
+        )
 
     # ---- parts ---------------------------------------------------------------------------
     @property
     def encoder(self) -> Encoder:
         with self._lock:
             if self._encoder is None:
-                self._encoder = build_encoder(self.config.encoder)
+                self._encoder = build_encoder(
+                    self.config.encoder,
+                    self.config.params.get("encoder"),
+                    device=self.config.device,
+                    dtype=self.config.dtype,
+                )
             return self._encoder
 
     def _context(self) -> dict[str, Any]:
@@ -480,23 +498,6 @@ def check_question(question: str, options: list[str] | None) -> str:
             if j != i:
                 raise InputError(f"options {j + 1} and {i + 1} are the same: {option!r}")
     return question.strip()
-
-
-def _default_cache_dir() -> Path:
-    import platformdirs
-
-    return Path(os.environ.get("FRAMESIFT_CACHE") or platformdirs.user_cache_dir("framesift"))
-
-
-def _check_cache_dir(path: Path) -> None:
-    """A cache folder that cannot be one fails now, not after minutes of encoding."""
-    if path.exists() and not path.is_dir():
-        raise InputError(f"cache folder {path} is a file; pass a folder (or --no-cache)")
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"cache folder {path} is not writable; pass another --cache-dir")
 
 
 __all__ = ["AskResult", "Keyframe", "Pipeline", "PipelineConfig", "ask", "check_question"]

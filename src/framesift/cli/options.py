@@ -19,13 +19,13 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     for f in PipelineConfig.option_fields():
         meta = f.metadata
         flag = meta["flag"] or "--" + f.name.replace("_", "-")
-        if f.name == "use_cache":
+        if f.type == "bool":  # a switch that flips the default
             group.add_argument(
                 flag,
                 dest=f.name,
-                action="store_false",
+                action="store_false" if f.default else "store_true",
                 default=argparse.SUPPRESS,
-                help="neither read nor write the cache",
+                help=meta["help"],
             )
             continue
         if f.name == "params":

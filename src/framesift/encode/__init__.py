@@ -10,6 +10,7 @@ a model runs; they do not change what the features mean, so they are not part of
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from framesift.encode.base import Encoder, EncoderInfo, FrameFeatures, PatchEncoder
 from framesift.registry import Registry
@@ -23,21 +24,27 @@ ENCODERS: Registry[Encoder] = Registry(
 )
 
 
-@lru_cache(maxsize=8)
-def build_encoder(spec: str, *, device: str = "auto", dtype: str = "auto") -> Encoder:
-    """``"name"`` or ``"name:argument"``; the argument (a runtime, a model id or folder) goes
-    to the class, with the ``device`` (``auto|cpu|cuda[:N]``) and ``dtype``
-    (``auto|float32|float16|bfloat16``) to run it on.
+def build_encoder(
+    spec: str,
+    params: dict[str, Any] | None = None,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+) -> Encoder:
+    """``"name"`` or ``"name:argument"`` (a runtime, a model id or folder) with its
+    ``params``, run on ``device`` (``auto|cpu|cuda[:N]``) in ``dtype``
+    (``auto|float32|float16|bfloat16``).
 
-    Loaded once per process and (spec, device, dtype): encoders hold no per-question state,
-    and loading the weights costs seconds that every pipeline (and every evaluation shard)
-    would pay again.
+    Loaded once per process and (spec, params, device, dtype): encoders hold no per-question
+    state, and loading the weights costs seconds that every pipeline (and every evaluation
+    shard) would pay again.
     """
-    name, _, argument = spec.partition(":")
-    cls = ENCODERS.get(name)
-    if argument:
-        return cls(argument, device=device, dtype=dtype)
-    return cls(device=device, dtype=dtype)
+    return _build(spec, tuple(sorted((params or {}).items())), device, dtype)
+
+
+@lru_cache(maxsize=8)
+def _build(spec: str, params: tuple, device: str, dtype: str) -> Encoder:
+    return ENCODERS.build(spec, dict(params), {"device": device, "dtype": dtype})
 
 
 __all__ = ["ENCODERS", "Encoder", "EncoderInfo", "FrameFeatures", "PatchEncoder", "build_encoder"]
