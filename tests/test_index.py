@@ -4,14 +4,19 @@ cached videos skipped, a killed run resumed, patch tokens, and every refusal in 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 from skimage import data
 
 from framesift.cli.main import main
+from framesift.index import find_videos, index_videos
+from framesift.pipeline import Pipeline, PipelineConfig
 from framesift.synth import pan, write_video
 
 PHOTOS = (data.brick, data.coffee, data.chelsea, data.rocket)
@@ -96,6 +101,30 @@ def test_a_killed_run_started_again_does_only_what_is_left(tmp_path, capsys):
     cached, indexed = table_row(out, "already cached")[0], table_row(out, "indexed")[0]
     # a video whose entry was committed just before the kill is found cached too
     assert int(cached) >= done_before and int(cached) + int(indexed) == 4
+
+
+def test_a_killed_worker_process_is_replaced_and_its_video_tried_again(tmp_path):
+    videos = make_corpus(tmp_path / "videos", 4, seconds=20)
+    killed: list[int] = []
+
+    def kill_a_worker(record):
+        if not killed:
+            finished_by = int(record["worker"].rpartition(":")[2])
+            spawned = [p for p in psutil.Process().children() if p.pid != finished_by]
+            busy = [p for p in spawned if "spawn_main" in " ".join(p.cmdline())]  # workers
+            os.kill(busy[0].pid, signal.SIGKILL)
+            killed.append(busy[0].pid)
+            before.update(p.pid for p in psutil.Process().children())
+
+    before: set[int] = set()
+    config = PipelineConfig(cache_dir=str(tmp_path / "cache"))
+    report = index_videos(find_videos([videos]), config, workers=2, on_record=kill_a_worker)
+    assert killed and not report.failed
+    workers = {int(r["worker"].rpartition(":")[2]) for r in report.records}
+    assert workers - before, "a fresh worker should have taken over the videos in flight"
+    assert sorted(r["video"] for r in report.records) == find_videos([videos])
+    pipeline = Pipeline(config)
+    assert all(pipeline.is_indexed(video) for video in find_videos([videos]))
 
 
 def test_patches_build_the_tokens_merge_reads(tmp_path, capsys):

@@ -6,6 +6,7 @@ so the cluster starts once; it is shut down when the module ends. Each wait is b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,10 +16,15 @@ import pytest
 from skimage import data
 
 from framesift.cli.main import main
+from framesift.distributed.cluster import SINGLE_MACHINE
 from framesift.index import find_videos, index_videos
 from framesift.pipeline import Pipeline, PipelineConfig
 from framesift.synth import fit, pan, write_video
 
+# Ray's single-machine mode, as `--ray` without an address starts it: it is read when Ray is
+# imported, and makes every Ray server listen on the loopback interface only
+os.environ.setdefault(SINGLE_MACHINE, "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ray = pytest.importorskip("ray", reason="framesift[ray] is installed by setup.sh and CI")
 
 PHOTOS = {"a cat": data.chelsea, "a cup of coffee": data.coffee, "a rocket": data.rocket}
@@ -27,15 +33,20 @@ OPTIONS = ["a cat", "a cup of coffee", "a rocket", "a horse"]
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        _node_ip_address="127.0.0.1",
-        object_store_memory=100 * 2**20,
-    )
-    yield
-    ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def test_ray_listens_on_the_loopback_interface_only():
+    listening = set()
+    for process in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            sockets = process.net_connections("inet")
+            listening |= {c.laddr.ip for c in sockets if c.status == psutil.CONN_LISTEN}
+    assert listening and {ip.removeprefix("::ffff:") for ip in listening} == {"127.0.0.1"}
 
 
 def footage(path, seconds: int, needle=None, at: int = 0):

@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -219,8 +220,10 @@ def _tqdm() -> Any:
 
 def _run_local(videos: list[str], config: PipelineConfig, workers: int) -> Iterator[dict]:
     """In this process for one worker; else ``workers`` processes, one video each at a time.
-    A worker process that dies takes its video with it (recorded as failed: run again to
-    retry it); a fresh pool carries on with the rest."""
+
+    A worker process that dies (killed, out of memory) breaks the whole pool, and which video
+    killed it cannot be told: a fresh pool tries each video that was in flight again, and a
+    video in flight at two deaths is recorded as failed."""
     if workers == 1:
         worker = IndexWorker(config)
         worker.load()
@@ -228,6 +231,7 @@ def _run_local(videos: list[str], config: PipelineConfig, workers: int) -> Itera
             yield worker.run(video)
         return
     todo = list(reversed(videos))
+    deaths: Counter[str] = Counter()
     while todo:
         pool = ProcessPoolExecutor(
             max_workers=min(workers, len(todo)),
@@ -239,18 +243,22 @@ def _run_local(videos: list[str], config: PipelineConfig, workers: int) -> Itera
         try:
             while todo or running:
                 while todo and len(running) < workers:
-                    video = todo.pop()
-                    running[pool.submit(_run_in_worker, video)] = video
+                    future = pool.submit(_run_in_worker, todo[-1])  # may find the pool broken
+                    running[future] = todo.pop()
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    video = running.pop(future)
-                    try:
-                        yield future.result()
-                    except BrokenProcessPool:
-                        yield _failed(video, WORKER_DIED)
+                broken = [f for f in done if isinstance(f.exception(), BrokenProcessPool)]
+                for future in set(done) - set(broken):
+                    del running[future]
+                    yield future.result()  # a worker's load error is raised: the run stops
+                if broken:
+                    raise BrokenProcessPool("a worker process died")
         except BrokenProcessPool:
             for video in running.values():
-                yield _failed(video, WORKER_DIED)
+                deaths[video] += 1
+                if deaths[video] > 1:
+                    yield _failed(video, WORKER_DIED)
+                else:
+                    todo.append(video)
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -267,7 +275,7 @@ def _failed(video: str, error: str) -> dict[str, Any]:
     }
 
 
-WORKER_DIED = "WorkerDied: the worker process indexing it died (killed, or out of memory)"
+WORKER_DIED = "WorkerDied: a worker process died twice while this video was being indexed"
 
 
 _worker: IndexWorker | None = None

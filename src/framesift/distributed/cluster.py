@@ -21,6 +21,7 @@ from framesift.errors import FramesiftError, InputError
 LOCAL = "local"  # ``--ray`` without an address: a Ray instance on this machine, for this run
 CONNECT_TIMEOUT_S = 5.0  # an address that does not answer within this is refused
 RESTARTS = 3  # a dying worker is restarted, and its item retried, this many times
+SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": one node, on the loopback interface
 _DEFAULT_PORTS = {"ray://": 10001, "": 6379}  # Ray Client, the cluster's GCS
 
 
@@ -41,6 +42,8 @@ def connect(address: str = LOCAL) -> Iterator[Any]:
     machine (loopback only), ``auto`` joins the one started here with ``ray start``, and
     ``HOST:PORT`` or ``ray://HOST:PORT`` a remote cluster. A Ray already initialised by the
     caller (a test, a notebook) is used as it is, and left running."""
+    if address == LOCAL:  # Ray's single-machine mode, read when Ray is imported: its servers
+        os.environ.setdefault(SINGLE_MACHINE, "0")  # listen on 127.0.0.1 only
     ray = require_ray()
     if ray.is_initialized():
         yield ray
@@ -53,7 +56,7 @@ def connect(address: str = LOCAL) -> Iterator[Any]:
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address == LOCAL:
-            ray.init(address=LOCAL, _node_ip_address="127.0.0.1", include_dashboard=False, **quiet)
+            ray.init(address=LOCAL, include_dashboard=False, **quiet)
         else:
             with _silent_stderr():  # Ray's C++ client logs every retry, a line a second
                 ray.init(address=address, **quiet)
