@@ -155,6 +155,16 @@ def test_onnx_runtime_equals_the_torch_reference_on_real_frames(real_frames):
     )
 
 
+def test_bundled_in_half_precision_runs_torch_and_keeps_the_features(real_frames):
+    half = build_encoder("bundled", dtype="bfloat16")  # ONNX Runtime runs float32 only
+    assert half.runtime.name == "torch"
+    photos = real_frames[-len(PHOTOS) :]
+    exact = build_encoder("bundled:onnx").encode_frames(photos).embeddings
+    got = half.encode_frames(photos).embeddings
+    assert got.dtype == np.float32 and (got * exact).sum(-1).min() > 0.99  # measured >= 0.998
+    assert half.info.name == build_encoder("bundled:onnx").info.name
+
+
 _ASK = """
 import json, sys
 from framesift.encode import build_encoder

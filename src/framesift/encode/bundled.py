@@ -14,11 +14,12 @@ classifier head is linear after average pooling, so it applies per cell).
 
 Runtimes (``bundled:RUNTIME``): ``onnx`` runs both networks through ONNX Runtime on the CPU,
 from graphs exported with ``torch.onnx`` at first use and cached per user (see
-``artefacts``); it is ~5x faster than torch eager on two cores and its embeddings equal
-torch's (cosine 1.0000; int8 quantisation was measured and rejected: it moved embeddings to
-cosine 0.70-0.95). ``torch`` is the reference, and runs on any torch device. ``auto`` (plain
-``bundled``) is ``onnx`` on the CPU and ``torch`` on a GPU. The runtime does not change what
-the features mean, so it is not part of ``info.name``; neither is the device or dtype.
+``artefacts``); it is several times faster than torch eager on the CPU
+(``benchmarks/encoders.py``) and its embeddings equal torch's (cosine 1.0000; int8
+quantisation was measured and rejected: it moved embeddings to cosine 0.70-0.95). ``torch``
+is the reference, and runs on any torch device. ``auto`` (plain ``bundled``) is ``onnx`` on
+the CPU in float32 and ``torch`` on a GPU or in half precision. The runtime does not change
+what the features mean, so it is not part of ``info.name``; neither is the device or dtype.
 The 1,000 class-name embeddings are computed once per runtime and cached on disk, so a new
 process loads in about a second, and with the ``onnx`` runtime a question is embedded
 without importing torch or transformers (the tokenizer is the ``tokenizers`` package's).
@@ -76,7 +77,8 @@ class BundledEncoder:
                 f"bundled runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}"
             )
         if runtime == "auto":
-            runtime = "torch" if _on_gpu(device) else "onnx"
+            cpu_float32 = dtype in ("auto", "float32") and not _on_gpu(device)
+            runtime = "onnx" if cpu_float32 else "torch"
         if runtime == "onnx":
             if device not in ("auto", "cpu") or dtype not in ("auto", "float32"):
                 raise InputError(
