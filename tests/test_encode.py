@@ -200,6 +200,15 @@ def test_warm_question_path_reuses_its_files_and_imports_no_torch(tmp_path):
     np.testing.assert_allclose(warm["embedding"], cold["embedding"], atol=1e-6)
 
 
+def test_unwritable_cache_folder_is_one_line(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("FRAMESIFT_CACHE", str(not_a_folder))
+    with pytest.raises(InputError, match="FRAMESIFT_CACHE") as err:
+        ENCODERS.get("bundled")(runtime="onnx")  # not build_encoder's loaded one
+    assert "\n" not in str(err.value)
+
+
 def test_unknown_encoder_lists_the_valid_ones():
     with pytest.raises(InputError, match="bundled"):
         build_encoder("nonexistent")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from framesift.errors import InputError
 from framesift.hub import default_cache_dir
 
 
@@ -33,8 +34,16 @@ def build_once(path: Path, write: Callable[[Path], None]) -> Path:
     """``path``, after ``write(temporary_path)`` has created it if it did not exist."""
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix
+        )
+    except OSError as err:
+        raise InputError(
+            f"cannot write to the cache folder {path.parent} ({err.strerror}); "
+            "set FRAMESIFT_CACHE to a writable folder"
+        ) from err
     os.close(fd)
     try:
         write(Path(temporary))
