@@ -26,6 +26,7 @@ Prints markdown tables and writes them to benchmarks/results/first_ask.md.
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import platform
@@ -113,12 +114,16 @@ def framesift_pool(video: str, fps: float, workers: int) -> int:
     return sum(len(batch.times) for batch in pool)
 
 
-def ask(video: str, minutes: float, threads: int, overlapped: bool) -> dict:
+def ask(video: str, minutes: float, threads: int, overlapped: bool, processes: bool) -> dict:
     """Decode + encode of the first ``minutes`` at 1 fps, as a first ask does (the encoder
-    loaded and warm before the clock starts)."""
+    loaded and warm before the clock starts); ``processes``: decoding worker processes for
+    long windows (framesift's default), else one decoding process."""
     from framesift.cache import extract
-    from framesift.decode import Sampling, decode_frames
+    from framesift.decode import Sampling, decode_frames, workers
     from framesift.encode.bundled import BundledEncoder
+
+    if not processes:
+        workers.PARALLEL_MIN_SECONDS = math.inf
 
     encoder = BundledEncoder(threads=threads)
     encoder.encode_frames(np.zeros((1, *FRAME, 3), np.uint8))  # warm, outside the timing
@@ -197,23 +202,24 @@ def bench_decode(video: Path, seconds: float) -> list[str]:
 
 def bench_ask(video: Path, minutes: float, total_minutes: float, threads: int) -> list[str]:
     rows = [
-        row("first ask", "video", "frames", "decode (s)", "encode (s)", "wall (s)",
+        row("first ask", "video", "frames", "decode (s)", "encode (s)", "wall (s)", "CPU (s)",
             "vs sequential", "peak RSS (MiB)"),
-        row(*["---"] * 8),
+        row(*["---"] * 9),
     ]  # fmt: skip
     runs = [
-        ("sequential (decode, then encode, per batch)", minutes, False),
-        ("overlapped (framesift.cache.extract)", minutes, True),
-        ("overlapped, whole video", total_minutes, True),
+        ("sequential: decode a batch, then encode it; one decoding process", minutes, False, False),
+        ("overlapped (framesift.cache.extract); one decoding process", minutes, True, False),
+        ("overlapped; decoding worker processes (the default)", minutes, True, True),
+        ("overlapped; decoding worker processes (the default)", total_minutes, True, True),
     ]
     base = None
-    for label, length, overlapped in runs:
-        r = in_fresh_process(ask, str(video), length, threads, overlapped)
+    for label, length, overlapped, processes in runs:
+        r = in_fresh_process(ask, str(video), length, threads, overlapped, processes)
         out = r["out"]
         base = base or out["wall"]
         rows.append(
-            row(label, f"{length:g} min", out["frames"], f"{out['decode']:.1f}",
-                f"{out['encode']:.1f}", f"{out['wall']:.1f}",
+            row(label, f"{length:.0f} min", out["frames"], f"{out['decode']:.1f}",
+                f"{out['encode']:.1f}", f"{out['wall']:.1f}", f"{r['cpu']:.1f}",
                 f"{base / out['wall']:.2f}x" if length == minutes else "-", f"{r['peak']:.0f}")
         )  # fmt: skip
         print(rows[-1], flush=True)

@@ -331,7 +331,7 @@ def _build(
     )
     sizes = [a.resize for a in artefacts] + ([THUMBNAIL] if reuse_threshold is not None else [])
     batches = decode_frames(path, sampling, sizes, batch_size=BATCH_SIZE)  # file errors: now
-    digest = _ContentDigest(identity, needed=not cache.full_hash)
+    digest = _ContentDigest(identity, needed=not (cache.full_hash or cache.temporary))
     detector = ChangeDetector(reuse_threshold) if reuse_threshold is not None else None
     with ExitStack() as stack:
         encodings = []
@@ -355,7 +355,8 @@ def _build(
             reused += 0 if fresh is None else int((~fresh).sum())
             report.update(len(batch.times), done)
         meta = {"video": path, "sampling": sampling.to_dict()}
-        source = {"size": identity.size, "mtime_ns": identity.mtime_ns, "content": digest.result()}
+        content = content_digest(identity) if cache.full_hash else digest.result()  # memoised
+        source = {"size": identity.size, "mtime_ns": identity.mtime_ns, "content": content}
         built = {e.artefact.kind: e.commit(source, meta) for e in encodings}
         return _Built(built, ahead.busy_s, encode_s, reused)
 

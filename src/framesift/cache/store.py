@@ -56,6 +56,7 @@ class Cache:
     def __init__(self, root: str | os.PathLike, *, full_hash: bool = False) -> None:
         self.root = Path(root)
         self.full_hash = full_hash
+        self.temporary = False  # a scratch cache: no later process will look for copies
         try:
             if self.root.exists() and not self.root.is_dir():
                 raise InputError(
@@ -78,7 +79,9 @@ class Cache:
         after the folder is gone, until it is closed)."""
         root = tempfile.mkdtemp(prefix="framesift-scratch-")
         try:
-            yield cls(root)
+            cache = cls(root)
+            cache.temporary = True
+            yield cache
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
