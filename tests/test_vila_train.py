@@ -240,7 +240,7 @@ def test_instructblip_checkpoint_selects_and_answers_through_the_pipeline(
     (moved / "config.json").write_text(json.dumps({**saved, "host": "instructblip:/nowhere"}))
     alone = student_pipeline(dataset, moved, answerer="similarity")
     assert alone.ask(video, question, options).keyframes == first.keyframes
-    with pytest.raises(InputError, match="cannot load the InstructBLIP-Video model '/nowhere'"):
+    with pytest.raises(InputError, match="model folder /nowhere does not exist"):
         Pipeline(encoder=build_encoder("bundled"), answerer=f"vila:{moved}").ask(
             video, question, options
         )
