@@ -3,8 +3,9 @@
     python benchmarks/encoders.py [--threads 2] [--frames 256] [--repeats 3]
 
 Measured in one run, on real footage (tests/assets/vtest.avi at 4 fps, 224x224):
-1. frames/s of ``bundled:torch`` (eager) and ``bundled:onnx`` (ONNX Runtime fp32), batch 32,
-   both limited to ``--threads`` threads, best of ``--repeats`` interleaved passes; the cosine
+1. frames/s of ``bundled:torch`` (eager) and ``bundled:onnx`` (ONNX Runtime fp32), and of
+   the same ONNX graphs compiled by OpenVINO in fp32 when it is installed, batch 32, all
+   limited to ``--threads`` threads, best of ``--repeats`` interleaved passes; the cosine
    of each runtime's frame, patch and text embeddings to torch's;
 2. a new process's time to its first text embedding (what a cached re-ask waits for before
    it can select), median of ``--repeats`` processes: the torch runtime embedding the 1,000
@@ -18,6 +19,7 @@ Prints markdown tables and writes them to benchmarks/results/encoders.md.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -59,6 +61,35 @@ def real_frames(count: int) -> np.ndarray:
     return np.concatenate([frames] * -(-count // len(frames)))[:count]
 
 
+class OpenVinoRuntime:
+    """The bundled encoder's exported image graphs compiled by OpenVINO in fp32 (its CPU plugin
+    would pick bf16 where the CPU has it); text stays on ONNX Runtime. Benchmark only: OpenVINO
+    is not a framesift dependency (``pip install openvino`` adds this row)."""
+
+    name = "openvino"
+
+    def __init__(self, onnx_runtime, threads: int):
+        import openvino
+
+        from framesift.encode.bundled import _exported_graph
+
+        self.batch_size = onnx_runtime.batch_size
+        self.sentence_embeddings = onnx_runtime.sentence_embeddings
+        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
+        self.compiled = {
+            with_patches: openvino.Core().compile_model(
+                str(_exported_graph("image-patches" if with_patches else "image")), "CPU", config
+            )
+            for with_patches in (False, True)
+        }
+
+    def class_logits(
+        self, pixels: np.ndarray, with_patches: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        outputs = self.compiled[with_patches](pixels)
+        return outputs[0], (outputs[1] if with_patches else None)
+
+
 def throughput(threads: int, frames: np.ndarray, repeats: int) -> tuple[list[str], dict]:
     import torch
 
@@ -69,8 +100,11 @@ def throughput(threads: int, frames: np.ndarray, repeats: int) -> tuple[list[str
         runtime: BundledEncoder(runtime, threads=threads, device="cpu")
         for runtime in ("torch", "onnx")
     }
+    if importlib.util.find_spec("openvino"):
+        encoders["openvino"] = BundledEncoder("onnx", threads=threads, device="cpu")
+        encoders["openvino"].runtime = OpenVinoRuntime(encoders["openvino"].runtime, threads)
     best = dict.fromkeys(encoders, float("inf"))
-    for _ in range(repeats):  # interleaved, so both see the same background load
+    for _ in range(repeats):  # interleaved, so all see the same background load
         for runtime, encoder in encoders.items():
             encoder.encode_frames(frames[:32])  # warm-up batch
             start = time.perf_counter()
@@ -202,10 +236,10 @@ def main() -> None:
         "# Bundled encoder: ONNX Runtime vs the torch reference",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-        f"{args.threads} threads for both runtimes (torch.set_num_threads, ORT intra-op); "
+        f"{args.threads} threads for every runtime (torch.set_num_threads, intra-op threads); "
         f"{len(frames)} real frames (vtest.avi at 4 fps, 224x224), batch 32, "
         f"best of {args.repeats} interleaved passes; load average at the start "
-        f"{load_at_start:.1f} (other work on the machine slows both runtimes).",
+        f"{load_at_start:.1f} (other work on the machine slows every runtime).",
         "",
         *speed_rows,
         "",
