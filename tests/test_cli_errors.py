@@ -19,6 +19,7 @@ CASES = {
     "negative threads": (["--threads", "-1"], "--threads must be at least 1"),
     "zero threads": (["--threads", "0"], "--threads must be at least 1"),
     "zero budget": (["--budget", "0"], "budget must be at least 1"),
+    "empty window": (["--end", "0"], "the window is empty"),
     "unknown device": (["--device", "tpu"], "device must be"),
     "unknown dtype": (["--dtype", "int4"], "dtype must be one of"),
     "more options than letters": (LETTERS_PLUS_ONE, "at most 26"),

@@ -41,9 +41,10 @@ class Sampling:
             value = getattr(self, name)
             if value is not None and (not _finite(value) or value < 0):
                 raise InputError(f"Sampling {name} must be a time >= 0 in seconds, got {value!r}")
-        if self.start is not None and self.end is not None and self.start >= self.end:
+        if (self.start or 0.0) >= (float("inf") if self.end is None else self.end):
             raise InputError(
-                f"Sampling window is empty: start {self.start} s is not before end {self.end} s"
+                f"the window is empty: start {self.start or 0.0:g} s is not before end "
+                f"{self.end:g} s; give an end after the start"
             )
 
     def to_dict(self) -> dict[str, Any]:
