@@ -51,13 +51,13 @@ def connect(address: str = LOCAL) -> Iterator[Any]:
     if address not in (LOCAL, "auto"):
         _check_answers(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reports to Ray's servers
-    # something that accepts connections but is no Ray cluster: give up in seconds, not 20
-    os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(int(CONNECT_TIMEOUT_S)))
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address == LOCAL:
             ray.init(address=LOCAL, include_dashboard=False, **quiet)
         else:
+            # something that accepts connections but is no Ray cluster: give up in seconds
+            os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(int(CONNECT_TIMEOUT_S)))
             with _silent_stderr():  # Ray's C++ client logs every retry, a line a second
                 ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as e:
