@@ -7,6 +7,7 @@ import pytest
 import torch
 from tiny_models import save_tiny_llava_onevision
 
+from framesift import Pipeline
 from framesift.answer import AnswerRequest, Evidence
 from framesift.answer.llava_ov import LlavaOneVisionAnswerer
 from framesift.compress import MERGERS, compress_frames
@@ -154,3 +155,92 @@ def test_rejects_bad_arguments(folder, answerer, frames):
     seq = _sequence(answerer, frames, [0])
     with pytest.raises(InputError, match="2 or more"):
         _answer(answerer, QUESTION, ["only"], seq)
+
+
+def _reference_loglikelihood(answerer, request, continuation):
+    """By hand: the whole embedded sequence (prompt, then the continuation's token embeddings)
+    through the model once, log-softmax of every position's logits, the continuation tokens'
+    log-probabilities summed; is_greedy from the argmax at the same positions."""
+    ids = answerer.tokenizer(continuation, add_special_tokens=False, return_tensors="pt")
+    ids = ids.input_ids[0]  # (C,)
+    layout = answerer.prompt_layout(request.question, request.options, request.tokens)
+    with torch.inference_mode():
+        prompt = answerer._inputs_embeds(layout, request.tokens)[0]  # (L, D)
+        full = torch.cat([prompt, answerer.model.get_input_embeddings()(ids)])[None]
+        logits = answerer.model(inputs_embeds=full).logits[0].double()  # (L + C, V)
+    rows = logits[layout.length - 1 : layout.length - 1 + len(ids)]  # (C, V): row i predicts i
+    logprob = sum(float(rows[i].log_softmax(-1)[t]) for i, t in enumerate(ids))
+    return logprob, bool((rows.argmax(-1) == ids).all())
+
+
+@pytest.mark.parametrize("options", [[], OPTIONS])
+def test_loglikelihood_equals_the_model_logits(answerer, frames, options):
+    seq = _sequence(answerer, frames, [1, 4])
+    evidence = Evidence("clip.mp4", seq.times[:0], np.zeros((0, 1)), np.zeros(0))
+    request = AnswerRequest(QUESTION, options, evidence, seq)
+    scores = {}
+    for continuation in ["it is sleeping", "B"]:
+        scores[continuation] = logprob, greedy = answerer.loglikelihood(request, continuation)
+        expected, expected_greedy = _reference_loglikelihood(answerer, request, continuation)
+        assert logprob == pytest.approx(expected, abs=1e-4) and logprob < 0
+        assert greedy is expected_greedy
+    assert scores["it is sleeping"][0] < scores["B"][0]  # three tokens against one
+    assert answerer.loglikelihood(request, "it is sleeping") == scores["it is sleeping"]
+    with pytest.raises(InputError, match="continuation is empty"):
+        answerer.loglikelihood(request, "  ")
+
+
+def test_loglikelihood_tells_a_greedy_reply(folder, frames):
+    """A copy of the model whose output row for "sleeping" is twice the one of its greedy
+    first token, so "sleeping" becomes the greedy reply: is_greedy holds for it alone."""
+    answerer = LlavaOneVisionAnswerer(str(folder), device="cpu")  # its own copy of the model
+    seq = _sequence(answerer, frames, [0, 3])
+    evidence = Evidence("clip.mp4", seq.times[:0], np.zeros((0, 1)), np.zeros(0))
+    request = AnswerRequest(QUESTION, [], evidence, seq)
+    with torch.inference_mode():
+        embeds = answerer._inputs_embeds(answerer.prompt_layout(QUESTION, [], seq), seq)
+        first = int(answerer.model(inputs_embeds=embeds).logits[0, -1].argmax())
+        sleeping = answerer.tokenizer.convert_tokens_to_ids("sleeping")
+        answerer.model.lm_head.weight[sleeping] = 2 * answerer.model.lm_head.weight[first]
+    logprob, greedy = answerer.loglikelihood(request, "sleeping")
+    assert greedy and (logprob, greedy) == pytest.approx(
+        _reference_loglikelihood(answerer, request, "sleeping"), abs=1e-4
+    )
+    assert (
+        answerer.loglikelihood(request, "sleeping sleeping")[1]
+        is _reference_loglikelihood(answerer, request, "sleeping sleeping")[1]
+    )
+    assert answerer.loglikelihood(request, "running")[1] is False
+
+
+def test_pipeline_loglikelihood_scores_the_reply_ask_would_give(folder, cfr_video, tmp_path):
+    """The Pipeline poses the context as ``ask`` poses an open-ended question: the model reads
+    the same prompt (same keyframes and tokens) with the continuation after it."""
+    pipe = Pipeline(
+        answerer=f"llava-ov:{folder}", budget=2, frames=6, device="cpu", dtype="float32",
+        cache_dir=str(tmp_path), params={"answerer": {"max_new_tokens": 1}},
+    )  # fmt: skip
+    seen = []
+    hook = pipe.answerer.model.model.language_model.register_forward_pre_hook(
+        lambda _module, _args, kwargs: seen.append(kwargs["inputs_embeds"][0].clone()),
+        with_kwargs=True,
+    )
+    try:
+        pipe.ask(cfr_video, QUESTION)
+        logprob, greedy = pipe.loglikelihood(cfr_video, QUESTION, "it is sleeping")
+    finally:
+        hook.remove()
+    asked, scored = seen[0], seen[-1]  # the first generation step reads the whole prompt
+    n_continuation = len(pipe.answerer.vlm.ids("it is sleeping"))
+    assert scored.shape[0] == asked.shape[0] + n_continuation
+    torch.testing.assert_close(scored[: asked.shape[0]], asked)
+    assert logprob < 0 and greedy is False
+    again = Pipeline(pipe.config).loglikelihood(cfr_video, QUESTION, "it is sleeping")
+    assert again == pytest.approx((logprob, greedy), abs=1e-5)  # a new pipeline, cached features
+
+
+def test_pipeline_loglikelihood_needs_an_answerer_that_scores_text(cfr_video, tmp_path):
+    pipe = Pipeline(budget=2, frames=6, cache_dir=str(tmp_path))
+    with pytest.raises(InputError, match="'similarity' cannot score") as error:
+        pipe.loglikelihood(cfr_video, QUESTION, "sleeping")
+    assert "llava-ov, llava-ov-likelihood, qwen2.5-vl" in str(error.value)

@@ -290,6 +290,33 @@ def test_likelihood_scores_are_letter_logits(tiny3, answerer3, video):
     assert chosen.index == int(np.argmax(chosen.option_scores))
 
 
+@pytest.mark.parametrize("generation", ["qwen2.5-vl", "qwen3-vl"])
+def test_loglikelihood_equals_the_model_logits(generation, generations, video):
+    """The reply's log-probability and is_greedy equal a reference by hand: the prompt's input
+    ids (as ``answer`` poses them) followed by the reply's, image token types marked from the
+    ids, the model's logits over the whole sequence."""
+    _, answerer, _, _, _ = generations(generation)
+    model = answerer.vlm.model
+    req = request(video, [9, 1, 5], [])
+    times, frames = answerer.keyframes(req)
+    prompt = answerer.vlm.inputs(answerer.prompt(times, req.question, []), frames)
+    n_prompt = prompt["input_ids"].shape[1]
+    for reply in ["a brick wall", "b"]:
+        logprob, greedy = answerer.loglikelihood(req, reply)
+        ids = torch.tensor(answerer.vlm.ids(reply))  # (C,)
+        full = torch.cat([prompt["input_ids"][0], ids])[None]  # (1, L + C)
+        marked = {"mm_token_type_ids": (full == model.config.image_token_id).long()}
+        pixels = {k: prompt[k] for k in ("pixel_values", "image_grid_thw")}
+        with torch.inference_mode():
+            logits = model(input_ids=full, **pixels, **marked).logits[0].double()
+        rows = logits[n_prompt - 1 : -1]  # (C, V): row i predicts reply token i
+        expected = float(rows.log_softmax(-1).gather(1, ids[:, None]).sum())
+        assert logprob == pytest.approx(expected, abs=1e-4) and logprob < 0
+        assert greedy is bool((rows.argmax(-1) == ids).all())
+    with pytest.raises(InputError, match="continuation is empty"):
+        answerer.loglikelihood(req, "")
+
+
 def test_frame_side_must_fit_the_patch_grid(tiny3):
     with pytest.raises(InputError, match="multiple of 32 for qwen3-vl"):
         Qwen3VLAnswerer(str(tiny3), frame_side=56, device="cpu", dtype="float32")

@@ -30,6 +30,7 @@ from framesift.errors import InputError
 from framesift.hub import DTYPES, ModelCache, default_cache_dir
 from framesift.registry import PartSpec
 from framesift.select import SELECTORS, SelectionRequest, Selector
+from framesift.select.base import FrameReader
 from framesift.source import Progress, VideoFile, VideoSource
 
 PARTS = ("selector", "answerer", "merge", "encoder")  # the parts ``params`` may address
@@ -66,6 +67,34 @@ class AskResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class _Prepared:
+    """What ``ask`` and ``loglikelihood`` share before the answer (``Pipeline._prepare``):
+    ``relevance`` (N,) of every candidate, ``chosen`` (K,) keyframe positions among them,
+    ``tokens`` the compressed sequence or None, ``started`` the perf_counter at the start."""
+
+    source: VideoSource
+    features: Any
+    relevance: np.ndarray
+    chosen: np.ndarray
+    frames: FrameReader
+    tokens: Any
+    cached: bool
+    timings: dict[str, float]
+    started: float
+
+    def request(self, question: str, options: list[str] | None) -> AnswerRequest:
+        evidence = Evidence(
+            video=self.source.name,
+            times=self.features.times[self.chosen],
+            embeddings=self.features.embeddings[self.chosen],
+            scores=self.relevance[self.chosen],
+            indices=self.chosen,
+            frames=self.frames,
+        )
+        return AnswerRequest(question, list(options or []), evidence, self.tokens)
 
 
 @dataclass(frozen=True)
@@ -361,6 +390,71 @@ class Pipeline:
         and ``budget`` override the configured ones for this question."""
         question = check_question(question, options)
         budget = self.config.budget if budget is None else budget
+        prepared = self._prepare(video, question, start, end, selector, budget)
+        answerer, timings = self.answerer, prepared.timings
+        answer = None
+        if options or answerer.open_ended:
+            t0 = time.perf_counter()
+            answer = answerer.answer(prepared.request(question, options))
+            timings["answer"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - prepared.started  # wall time, loading included
+        features, relevance = prepared.features, prepared.relevance
+        return AskResult(
+            video=prepared.source.name,
+            question=question,
+            options=options,
+            answer=answer.text if answer else None,
+            answer_index=answer.index if answer else None,
+            option_scores=answer.option_scores if answer else None,
+            keyframes=[
+                Keyframe(int(i), float(features.times[i]), float(relevance[i]))
+                for i in prepared.chosen
+            ],
+            frames_considered=len(features.times),
+            encoder=self.encoder.info.name,
+            selector=selector or self.config.selector,
+            budget=budget,
+            cached=prepared.cached,
+            tokens=None if prepared.tokens is None else _token_counts(prepared.tokens),
+            timings=timings,
+        )
+
+    def loglikelihood(
+        self,
+        video: str | os.PathLike | VideoSource,
+        context: str,
+        continuation: str,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> tuple[float, bool]:
+        """(log-probability, is_greedy) of ``continuation`` as the answerer's reply to
+        ``context`` (posed verbatim as the question) about ``video``, on the keyframes and
+        tokens ``ask`` would select for that question: lmms-eval's ``loglikelihood``."""
+        if not _scores_text(PartSpec.parse(self.config.answerer).name):
+            scorers = [name for name in ANSWERERS.names() if _scores_text(name)]
+            raise InputError(
+                f"answerer {self.config.answerer!r} cannot score a given reply; use one that "
+                f"can: {', '.join(scorers)}"
+            )
+        context = check_question(context, None)
+        if not isinstance(continuation, str) or not continuation:
+            raise InputError("the continuation is empty; give the reply to score")
+        prepared = self._prepare(video, context, start, end, None, self.config.budget)
+        return self.answerer.loglikelihood(prepared.request(context, None), continuation)
+
+    def _prepare(
+        self,
+        video: str | os.PathLike | VideoSource,
+        question: str,
+        start: float | None,
+        end: float | None,
+        selector: str | None,
+        budget: int,
+    ) -> _Prepared:
+        """Everything before the answer: models loaded, the video's features (cached), the
+        ``budget`` keyframes chosen for ``question`` and, for an answerer that reads visual
+        tokens, the compressed sequence."""
         if selector is not None:
             SELECTORS.check(selector)
         source = as_source(video)
@@ -370,12 +464,11 @@ class Pipeline:
         load_s = time.perf_counter() - t_start  # model weights: the first ask of a pipeline
         sampling = self.sampling(start, end)
         reads_tokens = self._reads_tokens()
-        answerer = self.answerer
         extraction = source.extract(
             sampling,
             self.encoder,
             self.cache,
-            patch_encoder=answerer.patch_encoder if reads_tokens else None,
+            patch_encoder=self.answerer.patch_encoder if reads_tokens else None,
             progress=self.config.progress,
         )
         timings = {
@@ -402,47 +495,18 @@ class Pipeline:
             )
             chosen = np.asarray(chooser.select(request), dtype=np.int64)
             timings["select"] = time.perf_counter() - t0
-            tokens, counts = None, None
+            tokens = None
             if reads_tokens:
                 t0 = time.perf_counter()
                 tokens = self._compress(extraction.patches, features.times, chosen, question)
-                counts = _token_counts(tokens)
                 timings["compress"] = time.perf_counter() - t0
         finally:
             if extraction.patches is not None:
                 extraction.patches.close()
-        answer = None
-        if options or answerer.open_ended:
-            t0 = time.perf_counter()
-            evidence = Evidence(
-                video=source.name,
-                times=features.times[chosen],
-                embeddings=features.embeddings[chosen],
-                scores=relevance[chosen],
-                indices=chosen,
-                frames=request.frames,
-            )
-            answer = answerer.answer(AnswerRequest(question, list(options or []), evidence, tokens))
-            timings["answer"] = time.perf_counter() - t0
-        timings["total"] = time.perf_counter() - t_start  # wall time, loading included
-        return AskResult(
-            video=source.name,
-            question=question,
-            options=options,
-            answer=answer.text if answer else None,
-            answer_index=answer.index if answer else None,
-            option_scores=answer.option_scores if answer else None,
-            keyframes=[
-                Keyframe(int(i), float(features.times[i]), float(relevance[i])) for i in chosen
-            ],
-            frames_considered=len(features.times),
-            encoder=self.encoder.info.name,
-            selector=selector or self.config.selector,
-            budget=budget,
-            cached=extraction.cached,
-            tokens=counts,
-            timings=timings,
-        )
+        return _Prepared(
+            source, features, relevance, chosen, request.frames, tokens, extraction.cached,
+            timings, t_start,
+        )  # fmt: skip
 
     def _compress(self, patches: Any, times: np.ndarray, chosen: np.ndarray, question: str) -> Any:
         """Keyframes at full tokens, other frames merged; patches stream from the cache a chunk
@@ -461,6 +525,11 @@ def as_source(video: str | os.PathLike | VideoSource) -> VideoSource:
     if isinstance(video, (str, os.PathLike)):
         return VideoFile(os.fspath(video))
     return video
+
+
+def _scores_text(answerer: str) -> bool:
+    """Whether the registered answerer class declares ``loglikelihood`` (``scores_text``)."""
+    return bool(getattr(ANSWERERS.get(answerer), "scores_text", False))
 
 
 def _token_counts(sequence: Any) -> dict[str, int]:

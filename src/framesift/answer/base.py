@@ -9,7 +9,11 @@ What the pipeline must prepare is declared by the answerer, not guessed:
 - ``needs_tokens``: True when it can only answer from a token sequence (the pipeline then
   builds one, dropping non-keyframes unless a merger is configured); an answerer with a
   ``patch_encoder`` and ``needs_tokens`` False answers from either;
-- ``open_ended``: whether it can answer without options (a generative model can).
+- ``open_ended``: whether it can answer without options (a generative model can);
+- ``scores_text`` (optional, False when absent): whether it also has
+  ``loglikelihood(request, continuation) -> (logprob, is_greedy)``, the log-probability of a
+  given reply to the request's question (read as the user turn, verbatim) and whether greedy
+  decoding would produce exactly that reply: what lmms-eval's ``multiple_choice`` tasks ask.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from framesift.encode.base import PatchEncoder
 from framesift.select.base import FrameReader
 
 if TYPE_CHECKING:
+    import torch
+
     from framesift.compress.sequence import TokenSequence
 
 
@@ -74,3 +80,12 @@ class Answerer(Protocol):
     open_ended: bool
 
     def answer(self, request: AnswerRequest) -> Answer: ...
+
+
+def continuation_score(logits: torch.Tensor, ids: torch.Tensor) -> tuple[float, bool]:
+    """(sum of log-probabilities, is_greedy) of the C continuation tokens ``ids`` (C,) from
+    ``logits`` (C, V), row i being the model's prediction for token i (the logits at the
+    position just before it)."""
+    logprobs = logits.float().log_softmax(-1)  # (C, V)
+    total = float(logprobs.gather(1, ids[:, None]).sum())
+    return total, bool((logits.argmax(-1) == ids).all())

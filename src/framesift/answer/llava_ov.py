@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from framesift.answer.base import Answer, AnswerRequest
+from framesift.answer.base import Answer, AnswerRequest, continuation_score
 from framesift.answer.choices import letter_token_ids, option_letter, parse_choice
 from framesift.errors import InputError
 from framesift.hub import ModelCache
@@ -55,12 +55,14 @@ class LlavaOneVisionAnswerer:
     ``mode``: "letter" generates greedily and reads the option letter with ``parse_choice``
     (unparseable: index -1, the reply verbatim); "likelihood" runs one forward pass and picks
     the option letter with the highest next-token logit (no generation, so faster, and never
-    unparseable). Open-ended questions always generate.
+    unparseable). Open-ended questions always generate. ``loglikelihood`` scores a given reply
+    (either mode).
     """
 
     spec_argument = "model_id"
     open_ended = True
     needs_tokens = True
+    scores_text = True
 
     def __init__(
         self,
@@ -94,17 +96,8 @@ class LlavaOneVisionAnswerer:
 
     @torch.inference_mode()
     def answer(self, request: AnswerRequest) -> Answer:
-        question, options, sequence = request.question, request.options, request.tokens
-        if sequence is None:
-            raise InputError("LLaVA-OneVision answers from a token sequence; none was prepared")
-        if not question.strip():
-            raise InputError("empty question")
-        if len(options) == 1:
-            raise InputError("a multiple-choice question needs 2 or more options")
-        if len(sequence.embeddings) == 0:
-            raise InputError("the token sequence is empty; keep at least one keyframe")
-        layout = self.prompt_layout(question, options, sequence)
-        embeds = self._inputs_embeds(layout, sequence)  # (1, L, D)
+        options = request.options
+        embeds = self._prompt_embeds(request)  # (1, L, D)
         mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)  # (1, L)
         if options and self.mode == "likelihood":
             logits = self.model(inputs_embeds=embeds, attention_mask=mask, logits_to_keep=1)
@@ -118,6 +111,32 @@ class LlavaOneVisionAnswerer:
             return Answer(-1, text, [])
         choice = parse_choice(text, options)
         return Answer(-1, text, []) if choice is None else Answer(choice, options[choice], [])
+
+    @torch.inference_mode()
+    def loglikelihood(self, request: AnswerRequest, continuation: str) -> tuple[float, bool]:
+        """(log-probability, is_greedy) of ``continuation`` as the assistant's reply to the
+        prompt ``answer`` would pose: one forward pass over the prompt and its tokens."""
+        ids = self._ids(continuation).to(self.model.device)  # (C,)
+        if len(ids) == 0:
+            raise InputError("the continuation is empty; give the reply to score")
+        prompt = self._prompt_embeds(request)  # (1, L, D)
+        embeds = torch.cat([prompt, self.model.get_input_embeddings()(ids)[None]], dim=1)
+        mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
+        out = self.model(inputs_embeds=embeds, attention_mask=mask, logits_to_keep=len(ids) + 1)
+        return continuation_score(out.logits[0, :-1], ids)  # position L-1+i predicts token i
+
+    def _prompt_embeds(self, request: AnswerRequest) -> torch.Tensor:
+        """(1, L, D) prompt of a checked request; see ``prompt_layout``."""
+        question, options, sequence = request.question, request.options, request.tokens
+        if sequence is None:
+            raise InputError("LLaVA-OneVision answers from a token sequence; none was prepared")
+        if not question.strip():
+            raise InputError("empty question")
+        if len(options) == 1:
+            raise InputError("a multiple-choice question needs 2 or more options")
+        if len(sequence.embeddings) == 0:
+            raise InputError("the token sequence is empty; keep at least one keyframe")
+        return self._inputs_embeds(self.prompt_layout(question, options, sequence), sequence)
 
     def _inputs_embeds(self, layout: PromptLayout, sequence: TokenSequence) -> torch.Tensor:
         """(1, L, D): prefix, the T visual tokens in temporal order, image_newline, suffix."""

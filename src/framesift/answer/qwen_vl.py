@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from framesift.answer.base import Answer, AnswerRequest
+from framesift.answer.base import Answer, AnswerRequest, continuation_score
 from framesift.answer.choices import letter_token_ids, option_letter, parse_choice
 from framesift.decode import Resize
 from framesift.errors import InputError
@@ -53,6 +53,7 @@ class QwenVLAnswerer:
     ``mode``: "letter" generates greedily and reads the letter with ``parse_choice``
     (unparseable: index -1, the reply verbatim); "likelihood" runs one forward pass and picks
     the option letter with the highest next-token logit. Open-ended questions generate.
+    ``loglikelihood`` scores a given reply (either mode).
     """
 
     family = QWEN25_VL
@@ -60,6 +61,7 @@ class QwenVLAnswerer:
     patch_encoder = None  # reads pixels, not a token sequence
     needs_tokens = False
     open_ended = True
+    scores_text = True
 
     def __init__(
         self,
@@ -108,15 +110,20 @@ class QwenVLAnswerer:
         body = "".join(p + IMAGE for p in pieces[:-1]) + pieces[-1]
         return self.family.system + USER + body + TURN_END
 
-    @torch.inference_mode()
-    def answer(self, request: AnswerRequest) -> Answer:
+    def inputs(self, request: AnswerRequest) -> dict[str, torch.Tensor]:
+        """Model inputs of a checked request: the prompt with its keyframes."""
         question, options = request.question, request.options
         if not question.strip():
             raise InputError("empty question")
         if len(options) == 1:
             raise InputError("a multiple-choice question needs 2 or more options")
         times, frames = self.keyframes(request)
-        inputs = self.vlm.inputs(self.prompt(times, question, options), frames)
+        return self.vlm.inputs(self.prompt(times, question, options), frames)
+
+    @torch.inference_mode()
+    def answer(self, request: AnswerRequest) -> Answer:
+        options = request.options
+        inputs = self.inputs(request)
         model = self.vlm.model
         if options and self.mode == "likelihood":
             last = model(**inputs, logits_to_keep=1).logits[0, -1].float()  # (V,)
@@ -135,6 +142,23 @@ class QwenVLAnswerer:
             return Answer(-1, text, [])
         choice = parse_choice(text, options)
         return Answer(-1, text, []) if choice is None else Answer(choice, options[choice], [])
+
+    @torch.inference_mode()
+    def loglikelihood(self, request: AnswerRequest, continuation: str) -> tuple[float, bool]:
+        """(log-probability, is_greedy) of ``continuation`` as the assistant's reply to the
+        prompt ``answer`` would pose: its tokens appended to the prompt's, one forward pass."""
+        model = self.vlm.model
+        ids = torch.tensor(self.vlm.ids(continuation), dtype=torch.long, device=model.device)
+        if len(ids) == 0:
+            raise InputError("the continuation is empty; give the reply to score")
+        inputs = self.inputs(request)
+        # the per-token inputs grow by C text tokens: attended, of type text (0)
+        text = {"input_ids": ids, "attention_mask": ids * 0 + 1, "mm_token_type_ids": ids * 0}
+        for key, values in text.items():
+            if key in inputs:
+                inputs[key] = torch.cat([inputs[key], values[None].to(inputs[key])], dim=1)
+        logits = model(**inputs, logits_to_keep=len(ids) + 1).logits[0, :-1]  # (C, V)
+        return continuation_score(logits, ids)  # position L-1+i predicts token i
 
 
 class QwenVLLikelihood(QwenVLAnswerer):
