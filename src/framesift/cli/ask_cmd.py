@@ -48,11 +48,11 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result.to_dict(), sys.stdout)
         print()
     else:
-        print(render(result))
+        print(render(result, cache=pipeline.config.use_cache))
     return 0
 
 
-def render(result) -> str:
+def render(result, *, cache: bool = True) -> str:
     lines = [
         f"{result.video}: {result.frames_considered} candidate frames, "
         f"{result.selector} chose {len(result.keyframes)} (budget {result.budget}), "
@@ -79,11 +79,14 @@ def render(result) -> str:
             f"{n['merged_tokens']} merged)"
         )
     t = result.timings
-    source = "features from cache" if result.cached else "features computed and cached"
+    if result.cached:
+        source = "features from the cache"
+    else:
+        source = "features computed and cached" if cache else "features computed, not cached"
     lines += [
         "",
-        f"timings: decode {t['decode']:.2f}s  encode {t['encode']:.2f}s  select {t['select']:.3f}s"
-        f"  compress {t['compress']:.2f}s  answer {t['answer']:.3f}s"
+        f"timings: load {t['load']:.2f}s  decode {t['decode']:.2f}s  encode {t['encode']:.2f}s"
+        f"  select {t['select']:.3f}s  compress {t['compress']:.2f}s  answer {t['answer']:.3f}s"
         f"  total {t['total']:.2f}s ({source})",
     ]
     return "\n".join(lines)

@@ -30,8 +30,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from framesift.encode.base import PatchEncoder
 from framesift.encode import Encoder
+from framesift.encode.base import PatchEncoder
 from framesift.errors import InputError
 from framesift.registry import Registry
 from framesift.vila.config import ViLAConfig
