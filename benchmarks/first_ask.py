@@ -26,7 +26,6 @@ Prints markdown tables and writes them to benchmarks/results/first_ask.md.
 from __future__ import annotations
 
 import argparse
-import math
 import multiprocessing
 import os
 import platform
@@ -114,16 +113,15 @@ def framesift_pool(video: str, fps: float, workers: int) -> int:
     return sum(len(batch.times) for batch in pool)
 
 
-def ask(video: str, minutes: float, threads: int, overlapped: bool, processes: bool) -> dict:
+def ask(video: str, minutes: float, threads: int, overlapped: bool, processes: int) -> dict:
     """Decode + encode of the first ``minutes`` at 1 fps, as a first ask does (the encoder
-    loaded and warm before the clock starts); ``processes``: decoding worker processes for
-    long windows (framesift's default), else one decoding process."""
-    from framesift.cache import extract
-    from framesift.decode import Sampling, decode_frames, workers
+    loaded and warm before the clock starts); ``processes``: decoding processes (0: what
+    ``extract`` chooses)."""
+    from framesift.cache import extract, extraction
+    from framesift.decode import Sampling, decode_frames
     from framesift.encode.bundled import BundledEncoder
 
-    if not processes:
-        workers.PARALLEL_MIN_SECONDS = math.inf
+    extraction.DECODE_WORKERS = processes or extraction.DECODE_WORKERS
 
     encoder = BundledEncoder(threads=threads)
     encoder.encode_frames(np.zeros((1, *FRAME, 3), np.uint8))  # warm, outside the timing
@@ -135,7 +133,7 @@ def ask(video: str, minutes: float, threads: int, overlapped: bool, processes: b
         return {"frames": frames, "decode": decode_s, "encode": encode_s,
                 "wall": time.perf_counter() - start}  # fmt: skip
     frames, decode_s, encode_s = 0, 0.0, 0.0
-    batches = decode_frames(video, sampling, encoder.info.resize)
+    batches = decode_frames(video, sampling, encoder.info.resize, workers=processes)
     while True:
         t0 = time.perf_counter()
         batch = next(batches, None)
@@ -164,14 +162,16 @@ def peak_rss_mib() -> float:
 
 
 def in_fresh_process(fn, *args) -> dict:
-    """Run ``fn(*args)`` in a new process: wall, CPU (its workers too) and peak RSS of its own."""
+    """Run ``fn(*args)`` in a new process: wall, CPU (its workers too), peak RSS of its own,
+    and the load average (1 min) before and after."""
+    before = os.getloadavg()[0]
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_measure, args=(fn, args, queue))
     process.start()
     result = queue.get()
     process.join()
-    return result
+    return {**result, "load": f"{before:.1f} -> {os.getloadavg()[0]:.1f}"}
 
 
 def row(*cells: object) -> str:
@@ -181,9 +181,9 @@ def row(*cells: object) -> str:
 def bench_decode(video: Path, seconds: float) -> list[str]:
     cores = os.cpu_count() or 1
     rows = [
-        row("decoder", "frames", "wall (s)", "x real time", "CPU (s)",
-            f"x real time per {cores} cores of CPU", "peak RSS (MiB)"),
-        row(*["---"] * 7),
+        row("decoder", "frames", "wall (s)", "x real time", "CPU (s)", "cores busy",
+            f"x real time at {cores} busy cores", "peak RSS (MiB)", "load average"),
+        row(*["---"] * 9),
     ]  # fmt: skip
     runs = [
         ("plain PyAV pass (FFmpeg threads)", plain_pool, (str(video), 1.0)),
@@ -194,7 +194,8 @@ def bench_decode(video: Path, seconds: float) -> list[str]:
         r = in_fresh_process(fn, *args)
         rows.append(
             row(label, r["out"], f"{r['wall']:.1f}", f"{seconds / r['wall']:.0f}x",
-                f"{r['cpu']:.1f}", f"{seconds / (r['cpu'] / cores):.0f}x", f"{r['peak']:.0f}")
+                f"{r['cpu']:.1f}", f"{r['cpu'] / r['wall']:.2f}",
+                f"{seconds / (r['cpu'] / cores):.0f}x", f"{r['peak']:.0f}", r["load"])
         )  # fmt: skip
         print(rows[-1], flush=True)
     return rows
@@ -203,15 +204,17 @@ def bench_decode(video: Path, seconds: float) -> list[str]:
 def bench_ask(video: Path, minutes: float, total_minutes: float, threads: int) -> list[str]:
     rows = [
         row("first ask", "video", "frames", "decode (s)", "encode (s)", "wall (s)", "CPU (s)",
-            "vs sequential", "peak RSS (MiB)"),
-        row(*["---"] * 9),
+            "vs sequential", "peak RSS (MiB)", "load average"),
+        row(*["---"] * 10),
     ]  # fmt: skip
+    cores = os.cpu_count() or 1
     runs = [
-        ("sequential: decode a batch, then encode it; one decoding process", minutes, False, False),
-        ("overlapped (framesift.cache.extract); one decoding process", minutes, True, False),
-        ("overlapped; decoding worker processes (the default)", minutes, True, True),
-        ("overlapped; decoding worker processes (the default)", total_minutes, True, True),
-    ]
+        ("sequential: decode a batch, then encode it (one decoding process)", minutes, False, 1),
+        ("overlapped: `framesift.cache.extract` (its choice of decoding processes)", minutes,
+         True, 0),
+        (f"overlapped, {cores} decoding worker processes", minutes, True, cores),
+        ("overlapped: `framesift.cache.extract`, whole video", total_minutes, True, 0),
+    ]  # fmt: skip
     base = None
     for label, length, overlapped, processes in runs:
         r = in_fresh_process(ask, str(video), length, threads, overlapped, processes)
@@ -220,7 +223,8 @@ def bench_ask(video: Path, minutes: float, total_minutes: float, threads: int) -
         rows.append(
             row(label, f"{length:.0f} min", out["frames"], f"{out['decode']:.1f}",
                 f"{out['encode']:.1f}", f"{out['wall']:.1f}", f"{r['cpu']:.1f}",
-                f"{base / out['wall']:.2f}x" if length == minutes else "-", f"{r['peak']:.0f}")
+                f"{base / out['wall']:.2f}x" if length == minutes else "-", f"{r['peak']:.0f}",
+                r["load"])
         )  # fmt: skip
         print(rows[-1], flush=True)
     return rows
@@ -295,9 +299,10 @@ def main() -> None:
     info = probe(video)
     load = os.getloadavg()[0]
     header = (
-        f"{platform.machine()}, {os.cpu_count()} cores, encoder threads {args.threads}, decoding "
-        f"workers {os.cpu_count()}; load average {load:.1f} at the start (a shared machine: other "
-        f"jobs ran meanwhile); video: {info.width}x{info.height} {info.fps:g} fps {info.codec}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, encoder (ONNX Runtime) threads "
+        f"{args.threads}; load average {load:.1f} at the start (a shared machine: other jobs may "
+        f"run meanwhile, and wall times move with them; CPU seconds count every process of a "
+        f"row); video: {info.width}x{info.height} {info.fps:g} fps {info.codec}, "
         f"{info.duration / 60:.1f} min, keyframe every 250 frames, B-frames (vtest.avi looped)."
     )
     print(header, flush=True)

@@ -473,6 +473,7 @@ def test_several_sizes_from_one_decode(cfr_video):
 @pytest.mark.parametrize("sampling", [Sampling(fps=1), Sampling(fps=3.3, start=2.05)], ids=str)
 def test_worker_processes_give_the_same_frames(strategy_videos, monkeypatch, video, sampling):
     monkeypatch.setattr(workers, "CHUNK_SECONDS", 3.0)  # a 20 s video in 7 stretches
+    monkeypatch.setattr(workers, "PARALLEL_MIN_SECONDS", 1.0)
     path = strategy_videos[video]
     alone = decode_all(path, sampling, workers=1)
     shared = decode_all(path, sampling, workers=2)
@@ -482,6 +483,7 @@ def test_worker_processes_give_the_same_frames(strategy_videos, monkeypatch, vid
 
 def test_worker_processes_on_a_truncated_file(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(workers, "CHUNK_SECONDS", 3.0)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_SECONDS", 1.0)
     full = make_indexed_video(tmp_path / "full.mkv", 200, fps=10, gop=10)
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
@@ -493,11 +495,14 @@ def test_worker_processes_on_a_truncated_file(tmp_path, monkeypatch, caplog):
         decode_all(cut, Sampling(fps=1, start=19), workers=2)
 
 
-def test_workers_are_used_for_long_windows_only(cfr_video):
+def test_workers_are_used_for_long_seekable_windows_only(cfr_video, monkeypatch):
     info = probe(cfr_video)
-    assert workers.worker_count(info, Sampling(fps=1), None) == 1  # 10 s
-    assert workers.worker_count(info, Sampling(fps=1), 4) == 1  # one stretch of 120 s
-    raw = make_indexed_video(Path(cfr_video).with_suffix(".h264"), 10, fps=10)
+    assert workers.worker_count(info, Sampling(fps=1), 4) == 1  # 10 s: not worth a process
+    monkeypatch.setattr(workers, "PARALLEL_MIN_SECONDS", 5.0)
+    monkeypatch.setattr(workers, "CHUNK_SECONDS", 4.0)
+    assert workers.worker_count(info, Sampling(fps=1), 4) == 3  # one per 4 s stretch
+    assert workers.worker_count(info, Sampling(fps=1), 1) == 1
+    raw = make_indexed_video(Path(cfr_video).with_suffix(".h264"), 60, fps=10)
     assert workers.worker_count(probe(raw), Sampling(fps=1), 4) == 1  # cannot seek
 
 

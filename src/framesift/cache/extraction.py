@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32
 QUEUE_BATCHES = 4  # decoded batches waiting for the encoder, at most
+# Decoding processes for long videos. The encoder runs meanwhile, so decoding gets half the
+# cores: on 2 cores, two decoding processes beside a 2-thread ONNX Runtime encoder made the
+# first ask slower, not faster (benchmarks/first_ask.py), so there it decodes in a thread.
+DECODE_WORKERS = max(1, (os.cpu_count() or 1) // 2)
 
 Progress = bool | Callable[[int, int | None], None]
 
@@ -330,7 +334,9 @@ def _build(
         and patches.resize == features.resize
     )
     sizes = [a.resize for a in artefacts] + ([THUMBNAIL] if reuse_threshold is not None else [])
-    batches = decode_frames(path, sampling, sizes, batch_size=BATCH_SIZE)  # file errors: now
+    batches = decode_frames(  # file errors are raised here, before anything is written
+        path, sampling, sizes, batch_size=BATCH_SIZE, workers=DECODE_WORKERS
+    )
     digest = _ContentDigest(identity, needed=not (cache.full_hash or cache.temporary))
     detector = ChangeDetector(reuse_threshold) if reuse_threshold is not None else None
     with ExitStack() as stack:

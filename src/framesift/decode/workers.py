@@ -46,17 +46,15 @@ QUEUE_BATCHES = 6  # per worker
 
 
 def worker_count(info: VideoInfo, sampling: Sampling, workers: int | None) -> int:
-    """How many processes decode ``sampling`` of the video: ``workers`` if given, else one per
-    core (at most ``MAX_WORKERS``) for windows of ``PARALLEL_MIN_SECONDS`` or more. Always
-    one for a file that cannot seek (a raw stream): each worker would decode from the start."""
+    """How many processes decode ``sampling`` of the video: up to ``workers`` (None: one per
+    core, at most ``MAX_WORKERS``) for windows of ``PARALLEL_MIN_SECONDS`` or more, one
+    stretch each at least; else one. Always one for a file that cannot seek (a raw stream):
+    each worker would decode from the start."""
     start, end = sampling.window(info.duration)
-    if workers is None:
-        if end - start < PARALLEL_MIN_SECONDS:
-            return 1
-        workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers > 1 and not _seekable(info.path):
+    limit = min(os.cpu_count() or 1, MAX_WORKERS) if workers is None else workers
+    if limit < 2 or end - start < PARALLEL_MIN_SECONDS or not _seekable(info.path):
         return 1
-    return max(1, min(workers, math.ceil((end - start) / CHUNK_SECONDS)))
+    return max(1, min(limit, math.ceil((end - start) / CHUNK_SECONDS)))
 
 
 def _seekable(path: str) -> bool:
