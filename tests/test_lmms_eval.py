@@ -129,3 +129,36 @@ def test_llava_onevision_answers_choices_and_open_questions(tmp_path: Path, vide
         assert [s["filtered_resps"] for s in logged] == replies
         mean = sum(s[metric] for s in logged) / 2
         assert results["results"][task][f"{metric},none"] == pytest.approx(mean)
+
+
+def test_multiple_choice_task_scores_options_by_loglikelihood(tmp_path: Path, videos: Path) -> None:
+    """An ``output_type: multiple_choice`` task: lmms-eval asks ``loglikelihood`` of each option
+    and picks the smallest returned value; each is framesift's own negative log-likelihood of
+    that option as the reply, and the likeliest option is lmms-eval's prediction."""
+    model = save_tiny_llava_onevision(tmp_path / "tiny-llava-ov")
+    cache = tmp_path / "cache"
+    model_args = f"answerer=llava-ov:{model},budget=4,frames=8,dtype=float32,cache_dir={cache}"
+    results, samples = run_lmms_eval(
+        tmp_path, videos, ["framesift_tiny_mc"], model_args, "--limit", "2"
+    )
+
+    assert results["n-samples"]["framesift_tiny_mc"] == {"original": 4, "effective": 2}
+    pipe = Pipeline(
+        PipelineConfig(
+            answerer=f"llava-ov:{model}", budget=4, frames=8, dtype="float32", cache_dir=str(cache)
+        )
+    )
+    logged = sorted(samples["framesift_tiny_mc"], key=lambda s: s["doc_id"])
+    assert [s["doc_id"] for s in logged] == [0, 1]
+    accuracies = []
+    for sample, doc in zip(logged, QUESTIONS[:2], strict=True):
+        scored = [
+            pipe.loglikelihood(videos / doc["video"], doc["question"], o) for o in doc["options"]
+        ]
+        logged_pairs = [(float(value), greedy) for value, greedy in sample["filtered_resps"]]
+        expected = [(pytest.approx(-logprob, abs=1e-4), str(greedy)) for logprob, greedy in scored]
+        assert logged_pairs == expected  # the samples file writes the pairs' items as strings
+        likeliest = max(range(len(scored)), key=lambda i: scored[i][0])
+        accuracies.append(float(LETTERS[likeliest] == doc["answer"]))
+        assert sample["acc"] == accuracies[-1]
+    assert results["results"]["framesift_tiny_mc"]["acc,none"] == pytest.approx(sum(accuracies) / 2)

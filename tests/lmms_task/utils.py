@@ -35,3 +35,11 @@ def doc_to_target_open(doc):
 
 def process_results_open(doc, results):
     return {"exact_match": float(results[0].strip().lower() == doc_to_target_open(doc))}
+
+
+def doc_to_choice(doc):
+    return doc["options"]
+
+
+def doc_to_target_index(doc):
+    return LETTERS.index(doc["answer"])

@@ -19,10 +19,15 @@ first one's letter. Any other prompt is asked open-ended, verbatim, which needs 
 answerer (``llava-ov``); the reply is cut at the task's ``until`` strings, and its length is
 ``answerer.max_new_tokens`` (default 16, as lmms-eval's video tasks ask).
 
-``loglikelihood`` requests (tasks with ``output_type: multiple_choice``) are refused with one
-line: framesift's answerers choose among options or generate, none returns the
-log-probability of an arbitrary continuation. Video-MME, MLVU and LongVideoBench are
-``generate_until`` tasks.
+``loglikelihood`` requests (tasks with ``output_type: multiple_choice`` or ``loglikelihood``)
+need an answerer that scores text (``llava-ov``, ``llava-ov-likelihood`` and the qwen ones):
+the prompt is posed verbatim as the question (it picks the keyframes, as in ``ask``) and the
+continuation is scored, exactly as given, as the model's reply (``Pipeline.loglikelihood``).
+The value returned is the continuation's negative log-likelihood (summed over its tokens):
+lmms-eval 0.7 picks a multiple-choice task's answer as the choice with the *smallest* value
+(its own models return a loss), so the likeliest choice wins, and ``acc_norm``'s division by
+the choice's length is lm-eval's per-character normalisation. A task's ``target_delimiter``
+(default one space) is part of the continuation; chat models read a reply best without it.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import re
 from dataclasses import fields
 from typing import Any
 
-from lmms_eval.api.instance import Instance
+from lmms_eval.api.instance import GenerationResult, Instance
 from lmms_eval.api.model import lmms
 from lmms_eval.models.registry_v2 import ModelManifest
 from tqdm import tqdm
@@ -163,12 +168,24 @@ class FramesiftLMM(lmms):
             for request in tqdm(requests, desc="framesift", disable=self.rank != 0)
         ]
 
-    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
-        raise InputError(
-            "framesift's answerers choose among options or generate, they do not score "
-            "arbitrary continuations: run a generate_until version of the task (Video-MME, "
-            "MLVU and LongVideoBench are generate_until)"
-        )
+    def score(self, request: Instance) -> tuple[float, bool]:
+        """One ``loglikelihood`` request: (negative log-likelihood, is_greedy); see the module
+        docstring for the sign."""
+        context, continuation, _, doc_id, task, split = request.args
+        if callable(continuation):  # output_type loglikelihood passes doc_to_target
+            continuation = continuation(self.task_dict[task][split][doc_id])
+        logprob, greedy = self.pipeline.loglikelihood(self._video(request), context, continuation)
+        return -logprob, greedy
+
+    def loglikelihood(self, requests: list[Instance]) -> list[GenerationResult]:
+        """The pairs, each wrapped in ``GenerationResult``: lmms-eval 0.7.3's evaluator passes
+        a model output through ``unwrap_generation_output``, which keeps a ``GenerationResult``'s
+        content as it is but turns a bare ``(float, bool)`` into its ``str()``, and its
+        multiple-choice scoring then fails to unpack the string."""
+        return [
+            GenerationResult(self.score(request))  # type: ignore[arg-type]
+            for request in tqdm(requests, desc="framesift", disable=self.rank != 0)
+        ]
 
     def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
         raise InputError(
