@@ -127,8 +127,8 @@ class DFMMerger:
     """DFM as a ``Merger``: training-free by default, learned with ``projections``/``weights``.
 
     ``weights``: path of a ``DFMProjections.save`` file: ``--merge dfm:WEIGHTS`` builds the
-    learned form. ``temperature``: None uses 0.1 for the training-free form (see DEFAULT_TEMPERATURE)
-    and the learned value for the learned form; a number overrides either.
+    learned form. ``temperature``: None uses 0.1 for the training-free form (see
+    DEFAULT_TEMPERATURE) and the learned value for the learned form; a number overrides either.
     """
 
     spec_argument = "weights"
