@@ -113,15 +113,15 @@ def framesift_pool(video: str, fps: float, workers: int) -> int:
     return sum(len(batch.times) for batch in pool)
 
 
-def ask(video: str, minutes: float, threads: int, overlapped: bool, processes: int) -> dict:
+def ask(video: str, minutes: float, threads: int, overlapped: bool, processes: int | None) -> dict:
     """Decode + encode of the first ``minutes`` at 1 fps, as a first ask does (the encoder
-    loaded and warm before the clock starts); ``processes``: decoding processes (0: what
-    ``extract`` chooses)."""
+    loaded and warm before the clock starts); ``processes``: decoding processes for long
+    windows (None: what ``extract`` chooses)."""
     from framesift.cache import extract, extraction
     from framesift.decode import Sampling, decode_frames
     from framesift.encode.bundled import BundledEncoder
 
-    extraction.DECODE_WORKERS = processes or extraction.DECODE_WORKERS
+    extraction.DECODE_WORKERS = processes
 
     encoder = BundledEncoder(threads=threads)
     encoder.encode_frames(np.zeros((1, *FRAME, 3), np.uint8))  # warm, outside the timing
@@ -210,10 +210,11 @@ def bench_ask(video: Path, minutes: float, total_minutes: float, threads: int) -
     cores = os.cpu_count() or 1
     runs = [
         ("sequential: decode a batch, then encode it (one decoding process)", minutes, False, 1),
-        ("overlapped: `framesift.cache.extract` (its choice of decoding processes)", minutes,
-         True, 0),
-        (f"overlapped, {cores} decoding worker processes", minutes, True, cores),
-        ("overlapped: `framesift.cache.extract`, whole video", total_minutes, True, 0),
+        ("overlapped, decoding in one thread", minutes, True, 1),
+        (f"overlapped: `framesift.cache.extract` ({cores} decoding processes)", minutes, True,
+         None),
+        (f"overlapped: `framesift.cache.extract` ({cores} decoding processes)", total_minutes,
+         True, None),
     ]  # fmt: skip
     base = None
     for label, length, overlapped, processes in runs:

@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32
 QUEUE_BATCHES = 4  # decoded batches waiting for the encoder, at most
-# Decoding processes for long videos. The encoder runs meanwhile, so decoding gets half the
-# cores: on 2 cores, two decoding processes beside a 2-thread ONNX Runtime encoder made the
-# first ask slower, not faster (benchmarks/first_ask.py), so there it decodes in a thread.
-DECODE_WORKERS = max(1, (os.cpu_count() or 1) // 2)
+# Decoding processes for long windows (None: ``decode_frames`` chooses, one per core). With
+# the encoder running meanwhile they still pay: on 2 otherwise idle cores, 10 minutes at
+# 1 fps took 12.2 s with two decoding processes beside a 2-thread ONNX Runtime encoder, 15.7 s
+# decoding in one thread (benchmarks/first_ask.py). On a machine loaded by other jobs the
+# thread did better, as fewer runnable threads then lose less to the encoder's.
+DECODE_WORKERS: int | None = None
 
 Progress = bool | Callable[[int, int | None], None]
 
