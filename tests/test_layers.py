@@ -18,14 +18,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("framesift.errors", "framesift.registry")),
     ("decode", ("framesift.decode", "framesift.synth")),
     ("hub", ("framesift.hub",)),
+    ("distributed", ("framesift.distributed",)),
     ("encode", ("framesift.encode",)),
     ("vlm", ("framesift.vlm",)),
-    ("cache", ("framesift.cache", "framesift.features", "framesift.patches")),
+    ("cache", ("framesift.cache",)),
     ("select", ("framesift.select",)),
     ("compress", ("framesift.compress",)),
     ("answer", ("framesift.answer",)),
     ("pipeline", ("framesift.source", "framesift.pipeline", "framesift")),
-    ("eval", ("framesift.eval",)),
+    ("eval", ("framesift.eval", "framesift.index")),
     ("vila", ("framesift.vila",)),
     ("serve", ("framesift.serve", "framesift.demo", "framesift.integrations")),
     ("cli", ("framesift.cli",)),
@@ -43,11 +44,13 @@ MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
 def layer_of(module: str) -> int:
-    """Index in LAYERS of the longest prefix naming ``module``."""
+    """Index in LAYERS of the longest prefix naming ``module`` (the bare package name
+    ``framesift`` names only the package's own ``__init__``)."""
     best, rank = -1, -1
     for i, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+            covers = module == prefix or (prefix != "framesift" and module.startswith(prefix + "."))
+            if covers and len(prefix) > best:
                 best, rank = len(prefix), i
     assert rank >= 0, f"{module} belongs to no layer; add it to LAYERS"
     return rank

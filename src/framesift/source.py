@@ -14,8 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from framesift.cache import Cache as FeatureCache
-from framesift.cache import Extraction, extract, is_cached
+from framesift.cache import Cache, Extraction, extract, is_cached
 from framesift.decode import FrameBatch, Resize, Sampling, decode_at
 from framesift.encode import Encoder, PatchEncoder
 from framesift.errors import InputError
@@ -38,7 +37,7 @@ class VideoSource(Protocol):
         self,
         sampling: Sampling,
         encoder: Encoder,
-        cache: FeatureCache | None,
+        cache: Cache | None,
         *,
         patch_encoder: PatchEncoder | None = None,
         progress: Progress = False,
@@ -48,7 +47,7 @@ class VideoSource(Protocol):
         self,
         sampling: Sampling,
         encoder: Encoder,
-        cache: FeatureCache | None,
+        cache: Cache | None,
         *,
         patch_encoder: PatchEncoder | None = None,
     ) -> bool: ...
@@ -70,7 +69,7 @@ class VideoFile:
         self,
         sampling: Sampling,
         encoder: Encoder,
-        cache: FeatureCache | None,
+        cache: Cache | None,
         *,
         patch_encoder: PatchEncoder | None = None,
         progress: Progress = False,
@@ -83,7 +82,7 @@ class VideoFile:
         self,
         sampling: Sampling,
         encoder: Encoder,
-        cache: FeatureCache | None,
+        cache: Cache | None,
         *,
         patch_encoder: PatchEncoder | None = None,
     ) -> bool:
