@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from framesift.encode.base import PatchEncoder
+from framesift.errors import InputError
 from framesift.select.base import FrameReader
 
 if TYPE_CHECKING:
@@ -89,3 +90,16 @@ def continuation_score(logits: torch.Tensor, ids: torch.Tensor) -> tuple[float, 
     logprobs = logits.float().log_softmax(-1)  # (C, V)
     total = float(logprobs.gather(1, ids[:, None]).sum())
     return total, bool((logits.argmax(-1) == ids).all())
+
+
+def check_reply_settings(mode: str, max_new_tokens: int) -> None:
+    """The settings every generative answerer takes: ``mode`` "letter" (generate, parse the
+    letter) or "likelihood" (the option letter with the highest next-token logit)."""
+    if mode not in ("letter", "likelihood"):
+        raise InputError(f"mode must be 'letter' or 'likelihood', got {mode!r}")
+    if (
+        isinstance(max_new_tokens, bool)
+        or not isinstance(max_new_tokens, int)
+        or max_new_tokens < 1
+    ):
+        raise InputError(f"max_new_tokens must be a whole number >= 1, got {max_new_tokens!r}")

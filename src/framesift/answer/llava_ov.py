@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from framesift.answer.base import Answer, AnswerRequest, continuation_score
+from framesift.answer.base import Answer, AnswerRequest, check_reply_settings, continuation_score
 from framesift.answer.choices import letter_token_ids, option_letter, parse_choice
 from framesift.errors import InputError
 from framesift.hub import ModelCache
@@ -75,10 +75,7 @@ class LlavaOneVisionAnswerer:
         device: str | None = "auto",
         dtype: str | torch.dtype | None = "auto",
     ):
-        if mode not in ("letter", "likelihood"):
-            raise InputError(f"mode must be 'letter' or 'likelihood', got {mode!r}")
-        if max_new_tokens < 1:
-            raise InputError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        check_reply_settings(mode, max_new_tokens)
         self.vlm = load_llava_ov(
             model_id, models=models, device=device, dtype=dtype, batch_size=batch_size
         )

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from framesift.answer.base import Answer, AnswerRequest, continuation_score
+from framesift.answer.base import Answer, AnswerRequest, check_reply_settings, continuation_score
 from framesift.answer.choices import letter_token_ids, option_letter, parse_choice
 from framesift.decode import Resize
 from framesift.errors import InputError
@@ -74,10 +74,7 @@ class QwenVLAnswerer:
         device: str | None = "auto",
         dtype: str | torch.dtype | None = "auto",
     ):
-        if mode not in ("letter", "likelihood"):
-            raise InputError(f"mode must be 'letter' or 'likelihood', got {mode!r}")
-        if max_new_tokens < 1:
-            raise InputError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        check_reply_settings(mode, max_new_tokens)
         self.vlm = load_qwen_vl(
             model_id, family=self.family, models=models, device=device, dtype=dtype
         )
