@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from model_configs import CLIP_B32, QWEN2_05B, QWEN2_7B, SIGLIP_SO400M, SIGLIP_TOWER_LLAVA
 
 HERE = Path(__file__).resolve().parent
 VTEST = HERE.parent / "tests" / "assets" / "vtest.avi"
@@ -43,72 +44,6 @@ PROMPT_TOKENS = 61  # system + question + options + time line, as the answerer w
 TOKENS_PER_FRAME = 196  # LLaVA-OneVision video frames: 27x27 SigLIP patches pooled 2x2 -> 14x14
 KEYFRAMES = 32
 
-# Published configs (config.json of each hub model), the parts that set the cost.
-CLIP_B32 = {
-    "text": dict(
-        hidden_size=512,
-        intermediate_size=2048,
-        num_hidden_layers=12,
-        num_attention_heads=8,
-        max_position_embeddings=77,
-        vocab_size=49408,
-    ),
-    "vision": dict(
-        hidden_size=768,
-        intermediate_size=3072,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        image_size=224,
-        patch_size=32,
-    ),
-    "projection_dim": 512,
-}
-SIGLIP_SO400M = {
-    "text": dict(
-        hidden_size=1152,
-        intermediate_size=4304,
-        num_hidden_layers=27,
-        num_attention_heads=16,
-        max_position_embeddings=64,
-        vocab_size=32000,
-    ),
-    "vision": dict(
-        hidden_size=1152,
-        intermediate_size=4304,
-        num_hidden_layers=27,
-        num_attention_heads=16,
-        image_size=384,
-        patch_size=14,
-    ),
-}
-QWEN2_05B = dict(  # llava-hf/llava-onevision-qwen2-0.5b-ov-hf's language model
-    vocab_size=151936,
-    hidden_size=896,
-    intermediate_size=4864,
-    num_hidden_layers=24,
-    num_attention_heads=14,
-    num_key_value_heads=2,
-    max_position_embeddings=32768,
-    rope_theta=1000000.0,
-)
-QWEN2_7B = dict(  # llava-hf/llava-onevision-qwen2-7b-ov-hf's language model
-    vocab_size=152064,
-    hidden_size=3584,
-    intermediate_size=18944,
-    num_hidden_layers=28,
-    num_attention_heads=28,
-    num_key_value_heads=4,
-    max_position_embeddings=32768,
-    rope_theta=1000000.0,
-)
-SIGLIP_TOWER_LLAVA = dict(  # LLaVA-OneVision's vision tower (both sizes)
-    hidden_size=1152,
-    intermediate_size=4304,
-    num_hidden_layers=26,
-    num_attention_heads=16,
-    image_size=384,
-    patch_size=14,
-)
 TINY_TOWER = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
 TINY_LM = dict(
     vocab_size=1000,

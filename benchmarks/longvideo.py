@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from model_configs import QWEN2_05B, SIGLIP_TOWER_LLAVA
 
 HERE = Path(__file__).resolve().parent
 MEDIA = HERE / ".media"
@@ -143,26 +144,9 @@ def _dks_reference(relevance, emb, k, floor, ceiling):
     return sorted(chosen)
 
 
-LLAVA_05B = {  # llava-hf/llava-onevision-qwen2-0.5b-ov-hf, from its published config.json
-    "text": dict(
-        vocab_size=151936,
-        hidden_size=896,
-        intermediate_size=4864,
-        num_hidden_layers=24,
-        num_attention_heads=14,
-        num_key_value_heads=2,
-        max_position_embeddings=32768,
-        rope_theta=1000000.0,
-        tie_word_embeddings=True,
-    ),
-    "vision": dict(
-        hidden_size=1152,
-        intermediate_size=4304,
-        num_hidden_layers=26,
-        num_attention_heads=16,
-        image_size=384,
-        patch_size=14,
-    ),
+LLAVA_05B = {  # llava-hf/llava-onevision-qwen2-0.5b-ov-hf
+    "text": QWEN2_05B,
+    "vision": SIGLIP_TOWER_LLAVA,
 }
 
 

@@ -141,3 +141,16 @@ def test_through_the_pipeline(folder, video, tmp_path):
     indices = [k.index for k in result.keyframes]
     assert indices == sorted(indices) and len(set(indices)) == 2
     assert result.frames_considered == 4  # 4 s at the default 1 fps
+
+
+def test_localizer_and_answerer_share_one_model(folder, tmp_path):
+    pipeline = Pipeline(
+        selector=f"vlm-localizer:{folder}",
+        answerer=f"llava-ov:{folder}",
+        device="cpu",
+        encoder=build_encoder("bundled"),
+        cache_dir=str(tmp_path),
+    )
+    pipeline.load()
+    assert pipeline.selector().vlm is pipeline.answerer.vlm
+    assert len(pipeline.models) == 1

@@ -305,13 +305,11 @@ class Pipeline:
             return True
         return False
 
-    def load(self) -> float:
-        """Load every configured model now; returns the seconds it took."""
-        t0 = time.perf_counter()
+    def load(self) -> None:
+        """Load every configured model now (else the first question does)."""
         _ = self.encoder, self.answerer, self.selector()
         if self._reads_tokens():
             self._merger()
-        return time.perf_counter() - t0
 
     # ---- videos --------------------------------------------------------------------------
     def sampling(self, start: float | None = None, end: float | None = None) -> Sampling:
@@ -463,12 +461,12 @@ class Pipeline:
         chooser = self.selector(selector)
         load_s = time.perf_counter() - t_start  # model weights: the first ask of a pipeline
         sampling = self.sampling(start, end)
-        reads_tokens = self._reads_tokens()
+        patch_encoder = self._patch_encoder()
         extraction = source.extract(
             sampling,
             self.encoder,
             self.cache,
-            patch_encoder=self.answerer.patch_encoder if reads_tokens else None,
+            patch_encoder=patch_encoder,
             progress=self.config.progress,
         )
         timings = {
@@ -496,7 +494,7 @@ class Pipeline:
             chosen = np.asarray(chooser.select(request), dtype=np.int64)
             timings["select"] = time.perf_counter() - t0
             tokens = None
-            if reads_tokens:
+            if patch_encoder is not None:
                 t0 = time.perf_counter()
                 tokens = self._compress(extraction.patches, features.times, chosen, question)
                 timings["compress"] = time.perf_counter() - t0
