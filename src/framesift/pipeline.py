@@ -128,6 +128,18 @@ class PipelineConfig:
         default=None,
         metadata=_option("exactly N evenly spaced candidate frames instead of --fps", "N"),
     )
+    reuse_threshold: float | None = field(
+        default=None,
+        metadata=_option(
+            "encode less where nothing changes: a candidate whose 64x64 grey thumbnail moved by "
+            "at most T grey levels (of 255) in every 8x8 block, on average, since the last "
+            "encoded frame reuses that frame's embedding instead of running the encoder; every "
+            "frame keeps its own time. Off by default. 4 is conservative: it reuses nothing on "
+            "footage with motion everywhere and only near-still stretches elsewhere. A "
+            "separate cache entry per T",
+            "T",
+        ),
+    )
     answerer: str = field(
         default="similarity",
         metadata=_option(
@@ -195,6 +207,16 @@ class PipelineConfig:
             raise InputError(f"fps must be a positive number, got {self.fps}")
         if self.frames is not None and self.frames < 1:
             raise InputError(f"frames must be at least 1, got {self.frames}")
+        threshold = self.reuse_threshold
+        if threshold is not None:
+            number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+            if not number or not 0 <= threshold < np.inf:
+                raise InputError(
+                    f"reuse_threshold must be a grey-level difference of 0 or more (4 is "
+                    f"conservative), got {threshold}"
+                )
+            # 4 and 4.0 are one setting, and one cache entry
+            object.__setattr__(self, "reuse_threshold", float(threshold))
         if self.keyframe_pool < 1:
             raise InputError(f"keyframe_pool must be at least 1, got {self.keyframe_pool}")
         unknown = sorted(set(self.params) - set(PARTS))
@@ -338,6 +360,7 @@ class Pipeline:
             self.cache,
             patch_encoder=self._patch_encoder(),
             progress=self.config.progress if progress is None else progress,
+            reuse_threshold=self.config.reuse_threshold,
         )
         if extraction.patches is not None:
             extraction.patches.close()
@@ -352,7 +375,11 @@ class Pipeline:
     ) -> bool:
         """Whether ``ask`` would find everything in the cache (no decoding to tell)."""
         return as_source(video).is_extracted(
-            self.sampling(start, end), self.encoder, self.cache, patch_encoder=self._patch_encoder()
+            self.sampling(start, end),
+            self.encoder,
+            self.cache,
+            patch_encoder=self._patch_encoder(),
+            reuse_threshold=self.config.reuse_threshold,
         )
 
     def relevance(
@@ -367,7 +394,12 @@ class Pipeline:
         if not text or not text.strip():
             raise InputError("the text is empty; say what to look for")
         source = as_source(video)
-        extraction = source.extract(self.sampling(start, end), self.encoder, self.cache)
+        extraction = source.extract(
+            self.sampling(start, end),
+            self.encoder,
+            self.cache,
+            reuse_threshold=self.config.reuse_threshold,
+        )
         features = extraction.features
         query = self.encoder.encode_text([text.strip()])[0]  # (D,)
         return features.times, features.embeddings @ query
@@ -468,6 +500,7 @@ class Pipeline:
             self.cache,
             patch_encoder=patch_encoder,
             progress=self.config.progress,
+            reuse_threshold=self.config.reuse_threshold,
         )
         timings = {
             "load": load_s,

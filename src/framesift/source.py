@@ -29,7 +29,8 @@ TIME_TOLERANCE = 1e-3
 
 
 class VideoSource(Protocol):
-    """``name``: how results refer to it (a path for files)."""
+    """``name``: how results refer to it (a path for files). ``reuse_threshold``: the change
+    detector's threshold (``framesift.cache.extract``), None to encode every candidate."""
 
     name: str
 
@@ -41,6 +42,7 @@ class VideoSource(Protocol):
         *,
         patch_encoder: PatchEncoder | None = None,
         progress: Progress = False,
+        reuse_threshold: float | None = None,
     ) -> Extraction: ...
 
     def is_extracted(
@@ -50,6 +52,7 @@ class VideoSource(Protocol):
         cache: Cache | None,
         *,
         patch_encoder: PatchEncoder | None = None,
+        reuse_threshold: float | None = None,
     ) -> bool: ...
 
     def frames(self, times: np.ndarray) -> FrameReader: ...
@@ -73,9 +76,16 @@ class VideoFile:
         *,
         patch_encoder: PatchEncoder | None = None,
         progress: Progress = False,
+        reuse_threshold: float | None = None,
     ) -> Extraction:
         return extract(
-            self.path, sampling, encoder, cache, patch_encoder=patch_encoder, progress=progress
+            self.path,
+            sampling,
+            encoder,
+            cache,
+            patch_encoder=patch_encoder,
+            progress=progress,
+            reuse_threshold=reuse_threshold,
         )
 
     def is_extracted(
@@ -85,8 +95,16 @@ class VideoFile:
         cache: Cache | None,
         *,
         patch_encoder: PatchEncoder | None = None,
+        reuse_threshold: float | None = None,
     ) -> bool:
-        return is_cached(self.path, sampling, encoder, cache, patch_encoder=patch_encoder)
+        return is_cached(
+            self.path,
+            sampling,
+            encoder,
+            cache,
+            patch_encoder=patch_encoder,
+            reuse_threshold=reuse_threshold,
+        )
 
     def frames(self, times: np.ndarray) -> FrameReader:
         return DecodedFrames(self.path, np.asarray(times, dtype=np.float64))

@@ -15,6 +15,11 @@ length, depth, needle and selector. A ``Haystack`` is a ``VideoSource``: every q
 through ``Pipeline.ask`` like any other, so every selector (a VLM localizer reads the
 haystack's pixels, a learned prompter its features) and every answerer (token readers get
 the footage's cached patch tokens with the needle's inserted) works here too.
+
+With the change detector on (``reuse_threshold``), the footage rows are those of the footage
+encoded with it; a rendered haystack would differ only where its sequence differs from the
+footage's: the first footage frame after the needle and after each loop seam is compared with
+the needle (or the footage's end) there, so it would be encoded afresh where this reuses.
 """
 
 from __future__ import annotations
@@ -198,9 +203,15 @@ class Haystack:
         *,
         patch_encoder: PatchEncoder | None = None,
         progress: Any = False,
+        reuse_threshold: float | None = None,
     ) -> Extraction:
         base = VideoFile(self.footage).extract(
-            Sampling(fps=self.fps), encoder, cache, patch_encoder=patch_encoder, progress=progress
+            Sampling(fps=self.fps),
+            encoder,
+            cache,
+            patch_encoder=patch_encoder,
+            progress=progress,
+            reuse_threshold=reuse_threshold,
         )
         n_footage = len(base.features.times)
         where = self.footage_index()
@@ -222,11 +233,18 @@ class Haystack:
             cached=base.cached,
             decode_s=base.decode_s,
             encode_s=base.encode_s,
+            reused=base.reused,
         )
 
-    def is_extracted(self, sampling, encoder, cache, *, patch_encoder=None) -> bool:
+    def is_extracted(
+        self, sampling, encoder, cache, *, patch_encoder=None, reuse_threshold=None
+    ) -> bool:
         return VideoFile(self.footage).is_extracted(
-            Sampling(fps=self.fps), encoder, cache, patch_encoder=patch_encoder
+            Sampling(fps=self.fps),
+            encoder,
+            cache,
+            patch_encoder=patch_encoder,
+            reuse_threshold=reuse_threshold,
         )
 
     def frames(self, times: np.ndarray) -> HaystackFrames:
@@ -419,6 +437,7 @@ def summarise(
             "answerer": pipeline.answerer,
             "budget": pipeline.budget,
             "fps": pipeline.fps,
+            "reuse_threshold": pipeline.reuse_threshold,
         },
         "haystack_encoding_seconds": haystack_seconds,
         "footage_frames": footage_frames,
