@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from tiny_models import save_tiny_clip, save_tiny_siglip
 from framesift.decode import Resize, Sampling, decode_frames
 from framesift.encode import ENCODERS, build_encoder
 from framesift.errors import InputError
-from framesift.hub import ModelUnavailableError, default_cache_dir
+from framesift.hub import ModelUnavailableError
 
 PHOTOS = ["apple.jpg", "orange.jpg", "fruits.jpg", "HappyFish.jpg", "building.jpg", "home.jpg"]
 
@@ -169,21 +168,16 @@ _ASK = """
 import json, sys
 from framesift.encode import build_encoder
 embedding = build_encoder("bundled", device="cpu").encode_text(["Is there a dog?"])[0]
-heavy = sorted(m for m in ("torch", "transformers") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "transformers", "onnxruntime") if m in sys.modules)
 print(json.dumps({"heavy": heavy, "embedding": embedding.tolist()}))
 """
 
 
-def test_warm_question_path_reuses_its_files_and_imports_no_torch(tmp_path):
-    """A cached re-ask in a new process: class-name embeddings and the text graph come from
-    the cache folder, and neither torch nor transformers is imported."""
+def test_warm_question_path_reuses_its_files_and_loads_no_runtime(tmp_path):
+    """A cached re-ask in a new process: the class-name embeddings come from the cache folder
+    and the question is embedded in numpy: neither torch, transformers nor ONNX Runtime is
+    imported."""
     env = {**os.environ, "FRAMESIFT_CACHE": str(tmp_path)}
-    # Seed the empty cache with the text graph exported into the user cache (exporting is
-    # tested by the other bundled tests): the class-name embeddings are still computed fresh.
-    build_encoder("bundled", device="cpu").encode_text(["warm the user cache"])
-    (tmp_path / "models").mkdir()
-    for graph in (default_cache_dir() / "models").glob("all-MiniLM-L6-v2-*.onnx"):
-        shutil.copy(graph, tmp_path / "models")
 
     def ask() -> dict:
         out = subprocess.run(
@@ -191,9 +185,9 @@ def test_warm_question_path_reuses_its_files_and_imports_no_torch(tmp_path):
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    cold = ask()  # embeds the 1,000 class prompts
+    cold = ask()  # embeds the 1,000 class prompts with the torch reference
     files = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "models").iterdir()}
-    assert any(name.startswith("imagenet-class-embeddings-") for name in files)
+    assert [name.split("-")[:3] for name in files] == [["imagenet", "class", "embeddings"]]
     warm = ask()
     assert warm["heavy"] == []
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "models").iterdir()} == files

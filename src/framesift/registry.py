@@ -20,7 +20,8 @@ import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from functools import cache
+from importlib.metadata import EntryPoints, entry_points
 from typing import Any, Generic, TypeVar
 
 from framesift.errors import InputError
@@ -71,7 +72,7 @@ class Registry(Generic[T]):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        for entry in entry_points(group=f"framesift.{self.kind}s"):
+        for entry in _installed_entry_points().select(group=f"framesift.{self.kind}s"):
             self._entries.setdefault(entry.name, entry.value.replace(" ", ""))
 
     def names(self) -> list[str]:
@@ -79,7 +80,8 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def get(self, name: str) -> type[T]:
-        self._load_plugins()
+        if name not in self._entries:  # built-ins first: most runs never scan the plugins
+            self._load_plugins()
         entry = self._entries.get(name)
         if entry is None:
             raise InputError(
@@ -120,6 +122,13 @@ class Registry(Generic[T]):
         cls = self.get(name)
         skip = CONTEXT | {getattr(cls, "spec_argument", None)}
         return sorted(p for p in _parameters(cls) if p not in skip)
+
+
+@cache
+def _installed_entry_points() -> EntryPoints:
+    """Every installed package's entry points, read once per process (a scan of all
+    distributions: ~15 ms, once instead of once per registry)."""
+    return entry_points()
 
 
 def _parameters(cls: type) -> dict[str, inspect.Parameter]:

@@ -18,20 +18,23 @@ from framesift.cli import (
     train_cmd,
 )
 
-SUBCOMMANDS = (
-    ask_cmd,
-    demo_cmd,
-    index_cmd,
-    eval_cmd,
-    select_cmd,
-    niah_cmd,
-    compare_cmd,
-    train_cmd,
-    serve_cmd,
-)
+SUBCOMMANDS = {
+    "ask": ask_cmd,
+    "demo": demo_cmd,
+    "index": index_cmd,
+    "eval": eval_cmd,
+    "select": select_cmd,
+    "niah": niah_cmd,
+    "compare": compare_cmd,
+    "train": train_cmd,
+    "serve": serve_cmd,
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or, when ``argv`` names a subcommand, the parser of that one only:
+    building the others lists registries and imports their configuration (~0.05 s of a
+    cached re-ask's ~0.4 s)."""
     parser = argparse.ArgumentParser(
         prog="framesift",
         description=(
@@ -43,13 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in SUBCOMMANDS:
-        module.add_parser(commands)
+    named = next((a for a in argv or () if not a.startswith("-")), None)
+    for name, module in SUBCOMMANDS.items():
+        if named not in SUBCOMMANDS or named == name:
+            module.add_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     from framesift.errors import FramesiftError
 
     try:

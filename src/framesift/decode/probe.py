@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import av
-
 from framesift.decode.source import Source, decoded_frames, open_video
 from framesift.errors import VideoDecodeError
 
@@ -55,7 +53,7 @@ def _stated_duration(src: Source) -> float | None:
     if stream.duration and stream.duration > 0 and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration and container.duration > 0:
-        return container.duration / av.time_base
+        return container.duration / 1_000_000  # AV_TIME_BASE: microseconds
     return None
 
 

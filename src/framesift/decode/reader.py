@@ -13,11 +13,12 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import av
-import av.error
 import numpy as np
+
+if TYPE_CHECKING:
+    import av
 
 from framesift.decode.probe import VideoInfo, probe
 from framesift.decode.resize import Resize, to_rgb
@@ -259,6 +260,8 @@ def _worth_seeking(src: Source, ahead: tuple[float, av.VideoFrame] | None, targe
 
 
 def _seek(src: Source, target: float) -> Iterator[tuple[float, av.VideoFrame]]:
+    import av.error
+
     try:
         src.container.seek(_to_pts(src, target), stream=src.stream, backward=True)
     except av.error.FFmpegError as e:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import av
-import av.error
 import numpy as np
+
+if TYPE_CHECKING:
+    import av
 
 from framesift.errors import InputError, VideoDecodeError
 
@@ -35,6 +37,8 @@ class Resize:
 
 def to_rgb(frame: av.VideoFrame, resize: Resize) -> np.ndarray:
     """(H, W, 3) uint8 RGB of ``frame`` at ``resize``'s size; swscale does the scaling."""
+    import av.error
+
     try:
         if not resize.crop:
             return _rgb(frame, resize.width, resize.height)

@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-import av.error
+if TYPE_CHECKING:
+    import av
 
 from framesift.errors import VideoDecodeError, VideoNotFoundError
 
@@ -61,6 +62,8 @@ def open_video(path: str | os.PathLike, *, threads: bool = True) -> Iterator[Sou
     FFmpeg cannot read or one without a video stream; PyAV errors raised while the
     context is open become ``VideoDecodeError`` too.
     """
+    import av.error  # imported on first decode: a cached re-ask never loads PyAV
+
     name = check_path(path)
     try:
         container = av.open(name, metadata_errors="ignore")
@@ -110,6 +113,8 @@ def decoded_frames(src: Source) -> Iterator[tuple[float, av.VideoFrame]]:
     say it is not on screen at any target. Reference frames are always decoded, so every
     frame that is returned is exact.
     """
+    import av.error
+
     packets = src.container.demux(src.stream)
     if src.unneeded is not None and _presentation_timed(src):
         packets = _skip_unneeded(src, packets)

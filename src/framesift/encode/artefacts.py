@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from framesift.errors import InputError
 from framesift.hub import default_cache_dir
 
@@ -64,10 +66,36 @@ def file_identity(path: str | os.PathLike) -> str:
 
 def cpu_session(path: Path, threads: int = 0) -> Any:
     """An ONNX Runtime session on the CPU; ``threads`` 0 lets the runtime choose (one per
-    physical core)."""
+    physical core). Its threads sleep between work instead of spinning: a first ask decodes
+    in other processes on the same cores, and spinning threads took their time (1-hour first
+    ask on 2 cores, benchmarks/first_ask.py: 65 s wall and 127 CPU s spinning, 60-63 s and
+    117-122 CPU s without)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: the runtime's notices are not the user's
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def mapped_tensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a ``.safetensors`` file, memory-mapped read-only: nothing is read until
+    used, and then only the pages used. The format is an 8-byte little-endian header length,
+    a JSON header of ``{name: {dtype, shape, data_offsets}}`` and the raw little-endian data.
+    Tensors of other dtypes than those below (bfloat16, 8-bit) are left out."""
+    with open(path, "rb") as f:
+        length = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(length))
+    data = np.memmap(path, np.uint8, "r", offset=8 + length)
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__" or entry["dtype"] not in _SAFETENSORS_DTYPES:
+            continue
+        start, end = entry["data_offsets"]
+        dtype = np.dtype(_SAFETENSORS_DTYPES[entry["dtype"]]).newbyteorder("<")
+        tensors[name] = data[start:end].view(dtype).reshape(entry["shape"])
+    return tensors
+
+
+_SAFETENSORS_DTYPES = {"F64": "f8", "F32": "f4", "F16": "f2", "I64": "i8", "I32": "i4"}

@@ -1,7 +1,8 @@
-"""The bundled encoder's two networks as torch modules: the reference runtime, and what the
-ONNX graphs are exported from (so both runtimes compute the same function).
+"""The bundled encoder's two networks as torch modules: the reference runtime, what the ONNX
+image graphs are exported from (so both runtimes compute the same function), and what embeds
+the 1,000 class prompts once per user.
 
-Imported only by the torch runtime and when an ONNX graph has to be exported: the ONNX
+Imported only by the torch runtime and when a cached artefact has to be built: the ONNX
 runtime's question path never loads torch or transformers.
 """
 
@@ -72,27 +73,6 @@ def export_image_tower(path: Path, with_patches: bool) -> None:
         input_names=["pixels"],
         output_names=["logits", "cell_logits"] if with_patches else ["logits"],
         dynamic_shapes={"pixels": {0: torch.export.Dim("batch")}, "with_patches": None},
-    )
-
-
-def export_sentence_encoder(folder: Path, path: Path) -> None:
-    """ONNX graph of ``SentenceEncoder``: inputs ``input_ids``, ``attention_mask`` (T, L) int64,
-    output ``embeddings`` (T, 384)."""
-    ids = torch.full((2, 8), 1000, dtype=torch.int64)
-    # A padded row: traced on a mask of all ones, transformers drops the mask from the graph.
-    mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3], dtype=torch.int64)
-    batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=512)
-    _export(
-        SentenceEncoder(folder),
-        (ids, mask),
-        {},
-        path,
-        input_names=["input_ids", "attention_mask"],
-        output_names=["embeddings"],
-        dynamic_shapes={
-            "input_ids": {0: batch, 1: length},
-            "attention_mask": {0: batch, 1: length},
-        },
     )
 
 
