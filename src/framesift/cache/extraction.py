@@ -230,7 +230,8 @@ def _artefacts(
     reuse_threshold: float | None,
 ) -> list[_Artefact]:
     video = content_digest(identity) if cache.full_hash else identity.sample
-    common = {"video": video, "sampling": sampling.to_dict(), "reuse": reuse_threshold}
+    reuse = None if reuse_threshold is None else float(reuse_threshold)  # 4 and 4.0: one entry
+    common = {"video": video, "sampling": sampling.to_dict(), "reuse": reuse}
     artefacts = []
     if encoder is not None:
         key = _key(**common, encoder=encoder.info.name, resize=encoder.info.resize)
