@@ -17,7 +17,6 @@ from framesift.decode.reader import (
 )
 from framesift.decode.resize import Resize
 from framesift.decode.sampling import Sampling, targets
-from framesift.decode.workers import decode_in_workers, worker_count
 from framesift.errors import InputError
 
 
@@ -65,6 +64,8 @@ def decode_frames(
             "choose a start inside the video"
         )
     pool = targets(sampling, info.duration)
+    from framesift.decode.workers import decode_in_workers, worker_count  # on first decode
+
     count = worker_count(info, sampling, workers)
     if count > 1:
         return decode_in_workers(info, sampling, pool, resizes, batch_size, count)
