@@ -160,12 +160,7 @@ def _with_times(
 ) -> Iterator[tuple[av.Packet, float | None]]:
     for packet in packets:
         pts = packet.pts
-        t = (
-            None
-            if pts is None or not src.clock.time_base
-            else float((pts - src.clock.start) * src.clock.time_base)
-        )
-        yield packet, t
+        yield packet, None if pts is None or not src.clock.time_base else src.clock.seconds(pts)
 
 
 def _skippable(
@@ -195,6 +190,8 @@ class FrameClock:
     def __init__(self, stream: av.video.stream.VideoStream) -> None:
         self.time_base: Fraction | None = stream.time_base
         self.start = stream.start_time or 0
+        base = self.time_base or Fraction(0)
+        self._numerator, self._denominator = base.numerator, base.denominator
         rate = stream.guessed_rate or stream.average_rate
         self.default_duration = float(1 / rate) if rate else 0.0
         self.counted = False
@@ -203,7 +200,7 @@ class FrameClock:
     def time(self, frame: av.VideoFrame) -> float:
         ts = frame.pts if frame.pts is not None else frame.dts
         if ts is not None and self.time_base:
-            t = float((ts - self.start) * self.time_base)
+            t = self.seconds(ts)
         else:
             self.counted = True
             t = self._next
@@ -213,5 +210,11 @@ class FrameClock:
     def duration(self, frame: av.VideoFrame) -> float:
         """How long the frame stays on screen (seconds), 0.0 when the file does not say."""
         if frame.duration and self.time_base:
-            return float(frame.duration * self.time_base)
+            return frame.duration * self._numerator / self._denominator
         return 0.0
+
+    def seconds(self, ts: int) -> float:
+        """Stream timestamp ``ts`` in seconds since the stream's start: the exact rational,
+        rounded once (int / int is correctly rounded, like ``float(Fraction)``, without
+        building Fractions for every packet and frame)."""
+        return (ts - self.start) * self._numerator / self._denominator
