@@ -172,7 +172,7 @@ def bench_niah(needles: Path, thresholds: list[float], threads: int, cache: Path
                 budget=BUDGET,
                 cache_dir=str(cache),
                 reuse_threshold=threshold,
-                params={"encoder": {"threads": threads}},
+                threads=threads,
             )
             result = run_niah(config, pipeline)["selectors"]["dks"]
             samples = [json.loads(s) for s in (out / "samples.jsonl").read_text().splitlines()]
@@ -221,7 +221,7 @@ def main() -> None:
     from framesift.encode import build_encoder
 
     torch.set_num_threads(args.threads)  # the text tower
-    encoder = build_encoder("bundled", {"threads": args.threads})
+    encoder = build_encoder("bundled", threads=args.threads)
     encoder.encode_frames(np.zeros((1, 224, 224, 3), np.uint8))  # load before timing
     needles = make_needles(HERE / ".media" / "needles")
     load = os.getloadavg()[0]

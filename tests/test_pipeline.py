@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 from media import VTEST, footage_with_photo
 
@@ -147,3 +151,26 @@ def test_patch_embeddings_share_the_text_space(encoder, dog_video):
         dog_frames = (patches.times >= DOG_START) & (patches.times < DOG_START + DOG_SECONDS)
         patch_relevance = (patches[:] @ query).max(axis=1)  # (4,)
     assert patch_relevance[dog_frames].min() > patch_relevance[~dog_frames].max()
+
+
+_ASK_WITH_THREADS = """
+import json, os, sys
+from framesift.cli.main import main
+code = main(["ask", sys.argv[1], "Is there a dog?", "--threads", "1", "--cache-dir", sys.argv[2]])
+heavy = sorted(m for m in ("torch", "transformers", "onnxruntime") if m in sys.modules)
+print(json.dumps({"code": code, "heavy": heavy, "omp": os.environ.get("OMP_NUM_THREADS")}))
+"""
+
+
+def test_threads_reach_every_runtime_without_importing_torch(tmp_path):
+    """--threads sets ONNX Runtime's threads through the encoder and torch's through
+    OMP_NUM_THREADS, which torch reads if it is ever imported: a cached re-ask with --threads
+    loads no torch (importing it only to set a count cost ~2 s)."""
+    warm = build_encoder("bundled")  # graphs and class embeddings in the user cache
+    warm.encode_frames(np.zeros((1, 224, 224, 3), np.uint8))
+    assert Pipeline(threads=1).encoder.runtime.threads == 1
+    command = [sys.executable, "-c", _ASK_WITH_THREADS, str(VTEST), str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)  # first ask: features computed
+    out = subprocess.run(command, check=True, capture_output=True, text=True)  # cached re-ask
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"code": 0, "heavy": [], "omp": "1"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -161,3 +162,14 @@ def resolve_dtype(dtype: str | None, device: str) -> Any:
     if dtype == "auto":
         return torch.float16 if device.startswith("cuda") else torch.float32
     return getattr(torch, dtype)
+
+
+def set_torch_threads(threads: int) -> None:
+    """torch's CPU threads, process-wide: now if torch is loaded, else through
+    ``OMP_NUM_THREADS``, which torch reads when it is imported (and worker processes inherit),
+    so a run that never needs torch does not import it (~2 s) to set a count."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)

@@ -27,7 +27,7 @@ from framesift.compress import MERGERS
 from framesift.decode import Sampling
 from framesift.encode import ENCODERS, Encoder, build_encoder
 from framesift.errors import InputError
-from framesift.hub import DTYPES, ModelCache, default_cache_dir
+from framesift.hub import DTYPES, ModelCache, default_cache_dir, set_torch_threads
 from framesift.registry import PartSpec
 from framesift.select import SELECTORS, SelectionRequest, Selector
 from framesift.select.base import FrameReader
@@ -184,6 +184,14 @@ class PipelineConfig:
         default="auto",
         metadata=_option(f"model precision: {', '.join(DTYPES)} (auto: float16 on a GPU)"),
     )
+    threads: int | None = field(
+        default=None,
+        metadata=_option(
+            "CPU threads for the models, torch's (process-wide) and ONNX Runtime's (default: "
+            "one per core)",
+            "N",
+        ),
+    )
     cache_dir: str | None = field(
         default=None,
         metadata=_option("cache folder (default: $FRAMESIFT_CACHE or the user cache)", "DIR"),
@@ -234,6 +242,10 @@ class PipelineConfig:
             raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.dtype not in DTYPES:
             raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise InputError(f"threads must be at least 1, got {self.threads}")
 
     @classmethod
     def option_fields(cls) -> list[Any]:
@@ -248,6 +260,8 @@ class Pipeline:
         """``Pipeline(budget=4)`` or ``Pipeline(PipelineConfig(...))``; pass a built ``encoder``
         to share one between pipelines."""
         self.config = config or PipelineConfig(**kwargs)
+        if self.config.threads is not None:
+            set_torch_threads(self.config.threads)
         self.models = ModelCache()
         self._encoder = encoder
         self._answerer: Answerer | None = None
@@ -271,6 +285,7 @@ class Pipeline:
                     self.config.params.get("encoder"),
                     device=self.config.device,
                     dtype=self.config.dtype,
+                    threads=self.config.threads,
                 )
             return self._encoder
 
@@ -280,6 +295,7 @@ class Pipeline:
             "models": self.models,
             "device": self.config.device,
             "dtype": self.config.dtype,
+            "threads": self.config.threads,
         }
 
     @property

@@ -5,8 +5,8 @@ A part is a class. Its ``spec_argument`` class attribute names the constructor p
 ``:argument`` fills (a checkpoint, a model id or folder, a weights file); a class without one
 takes no argument. Its other keyword parameters are the user's ``key=value`` parameters, except
 the names of the *context* the pipeline provides (``encoder``, ``models``, ``device``,
-``dtype``), which are passed to the parts that ask for them by name. Unknown names, arguments
-and parameters are one-line ``InputError``s that list the valid ones.
+``dtype``, ``threads``), which are passed to the parts that ask for them by name. Unknown
+names, arguments and parameters are one-line ``InputError``s that list the valid ones.
 
 Built-in entries are import paths (``"framesift.select.dks:DKSSelector"``) resolved on first
 use, so listing names or ``--help`` imports neither torch nor transformers. Other packages
@@ -30,7 +30,8 @@ from framesift.errors import InputError
 
 T = TypeVar("T")
 
-CONTEXT = frozenset({"encoder", "models", "device", "dtype"})  # what a pipeline hands its parts
+# what a pipeline hands its parts
+CONTEXT = frozenset({"encoder", "models", "device", "dtype", "threads"})
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,6 @@ import argparse
 from dataclasses import MISSING, fields
 from typing import Any
 
-from framesift.errors import InputError
-
 _TYPES = {"int": int, "float": float, "int | None": int, "float | None": float}
 
 
@@ -43,12 +41,6 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
             default=argparse.SUPPRESS,  # unset options take the dataclass default
             help=meta["help"] + shown,
         )
-    group.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="CPU threads for the models (default: as many as torch chooses)",
-    )
 
 
 def pipeline_config(args: argparse.Namespace, *, progress: bool, **overrides: Any) -> Any:
@@ -56,13 +48,6 @@ def pipeline_config(args: argparse.Namespace, *, progress: bool, **overrides: An
     from framesift.pipeline import PARTS, PipelineConfig
     from framesift.registry import parse_params
 
-    threads = getattr(args, "threads", None)
-    if threads is not None:
-        if threads < 1:
-            raise InputError(f"--threads must be at least 1, got {threads}")
-        import torch
-
-        torch.set_num_threads(threads)
     values = {
         f.name: getattr(args, f.name)
         for f in PipelineConfig.option_fields()

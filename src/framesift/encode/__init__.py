@@ -30,21 +30,24 @@ def build_encoder(
     *,
     device: str = "auto",
     dtype: str = "auto",
+    threads: int | None = None,
 ) -> Encoder:
     """``"name"`` or ``"name:argument"`` (a runtime, a model id or folder) with its
     ``params``, run on ``device`` (``auto|cpu|cuda[:N]``) in ``dtype``
-    (``auto|float32|float16|bfloat16``).
+    (``auto|float32|float16|bfloat16``), with ``threads`` CPU threads where its runtime takes
+    a count (None: the runtime's default).
 
     Loaded once per process and (spec, params, device, dtype): encoders hold no per-question
     state, and loading the weights costs seconds that every pipeline (and every evaluation
     shard) would pay again.
     """
-    return _build(spec, tuple(sorted((params or {}).items())), device, dtype)
+    return _build(spec, tuple(sorted((params or {}).items())), device, dtype, threads)
 
 
 @lru_cache(maxsize=8)
-def _build(spec: str, params: tuple, device: str, dtype: str) -> Encoder:
-    return ENCODERS.build(spec, dict(params), {"device": device, "dtype": dtype})
+def _build(spec: str, params: tuple, device: str, dtype: str, threads: int | None) -> Encoder:
+    context = {"device": device, "dtype": dtype, "threads": threads}
+    return ENCODERS.build(spec, dict(params), context)
 
 
 __all__ = ["ENCODERS", "Encoder", "EncoderInfo", "FrameFeatures", "PatchEncoder", "build_encoder"]

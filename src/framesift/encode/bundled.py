@@ -70,11 +70,11 @@ class BundledEncoder:
         self,
         runtime: str = "auto",
         batch_size: int = 32,
-        threads: int = 0,
+        threads: int | None = None,
         device: str = "auto",
         dtype: str = "auto",
     ):
-        """``threads``: the ONNX runtime's intra-op threads (0: one per physical core)."""
+        """``threads``: the ONNX runtime's intra-op threads (None: one per physical core)."""
         if runtime not in RUNTIMES:
             raise InputError(
                 f"bundled runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}"
@@ -88,7 +88,7 @@ class BundledEncoder:
                     f"bundled:onnx runs on the CPU in float32 (asked for {device}, {dtype}); "
                     "use bundled:torch for another device or dtype"
                 )
-            self.runtime: _OnnxRuntime | _TorchRuntime = _OnnxRuntime(batch_size, threads)
+            self.runtime: _OnnxRuntime | _TorchRuntime = _OnnxRuntime(batch_size, threads or 0)
         else:
             self.runtime = _TorchRuntime(batch_size, device, dtype)
         names = self._class_name_embeddings()  # (1000, 384) unit norm

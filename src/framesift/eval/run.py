@@ -64,9 +64,10 @@ class EvalConfig:
             raise InputError("workers counts Ray actors; give ray too (--ray [ADDRESS])")
 
     def identity(self) -> dict[str, Any]:
-        """What must match for a restarted run to continue this one (not out, not the cache)."""
+        """What must match for a restarted run to continue this one (not out, the cache
+        settings or the thread count)."""
         pipeline = asdict(self.pipeline)
-        for key in ("cache_dir", "use_cache", "progress"):
+        for key in ("cache_dir", "use_cache", "progress", "threads"):  # not what answers depend on
             pipeline.pop(key, None)
         return {
             "benchmark": self.benchmark,

@@ -64,9 +64,10 @@ class SelectConfig:
         return out.with_name(out.name + ".run")
 
     def identity(self) -> dict[str, Any]:
-        """What a restarted run must share to continue this one (not the cache settings)."""
+        """What a restarted run must share to continue this one (not the cache settings or
+        the thread count)."""
         pipeline = asdict(self.pipeline)
-        for key in ("cache_dir", "use_cache", "progress"):
+        for key in ("cache_dir", "use_cache", "progress", "threads"):  # not what answers depend on
             pipeline.pop(key, None)
         return {
             "command": "select",
