@@ -1,6 +1,7 @@
 """framesift serve under load, on loopback only.
 
     python benchmarks/serve_load.py [--asks 200] [--clients 8] [--threads 2]
+                                    [--text-runtime onnx|numpy]
 
 Starts a real ``framesift serve`` (uvicorn) on 127.0.0.1 over two generated videos under
 benchmarks/.media/serve/ (git-ignored): the demo's 60 s video (real photos at known times),
@@ -58,9 +59,10 @@ def make_media() -> None:
 class Server:
     """``framesift serve`` in a child process on a free loopback port."""
 
-    def __init__(self, cache: Path, threads: int):
+    def __init__(self, cache: Path, threads: int, text_runtime: str):
         command = [sys.executable, "-m", "framesift.cli.main", "serve", "--media", str(MEDIA)]
         command += ["--port", "0", "--cache-dir", str(cache), "--threads", str(threads)]
+        command += ["--param", f"encoder.text_runtime={text_runtime}"]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         ready, _, _ = select.select([self.process.stdout], [], [], PHASE_SECONDS)
         line = self.process.stdout.readline() if ready else ""
@@ -159,7 +161,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--asks", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads per process")
+    parser.add_argument("--threads", type=int, default=2, help="model threads per process")
+    parser.add_argument(
+        "--text-runtime",
+        choices=["onnx", "numpy"],
+        default="onnx",
+        help="the server's question path (bundled text_runtime; default onnx, as for servers)",
+    )
     parser.add_argument("--solo", type=int, default=20, help="asks of the lone client")
     parser.add_argument("--cli-runs", type=int, default=3, help="new-process asks")
     args = parser.parse_args()
@@ -168,7 +176,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         cache = Path(scratch) / "cache"
-        server = Server(cache, args.threads)
+        server = Server(cache, args.threads, args.text_runtime)
         try:
             status, job = call(server.connect(), "POST", "/api/videos/demo.mp4/index")
             job = follow(server, job)
@@ -205,9 +213,10 @@ def main() -> None:
 
     lines = [
         f"framesift serve load, loopback only; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs; torch threads {args.threads} per process (server and CLI), "
+        f"{os.cpu_count()} CPUs; {args.threads} threads per process (server and CLI), "
         f"{args.clients} client threads, 1 index worker, 4 concurrent computations in the server; "
-        "bundled encoder, dks, budget 8, the demo's rocket question with 4 options.",
+        f"bundled encoder (questions embedded by {args.text_runtime} in the server, numpy in "
+        "the CLI), dks, budget 8, the demo's rocket question with 4 options.",
         "",
         "| phase | clients | asks served | errors | p50 ms | p95 ms | asks/s |",
         "|---|---|---|---|---|---|---|",

@@ -146,8 +146,12 @@ def test_onnx_runtime_equals_the_torch_reference_on_real_frames(real_frames):
     assert (patch_cosine >= 0.9999).mean() >= 0.999 and patch_cosine.min() >= 0.98
     np.testing.assert_array_equal(fast.encode_frames(real_frames).embeddings, got.embeddings)
     questions = ["Is there a dog?", "What fruit is on the table?", "a person walking " * 40]
-    cosine = (fast.encode_text(questions) * reference.encode_text(questions)).sum(-1)
+    exact_text = reference.encode_text(questions)
+    cosine = (fast.encode_text(questions) * exact_text).sum(-1)
     assert cosine.min() >= 0.9999  # the last one is truncated alike by both tokenizers
+    served = build_encoder("bundled:onnx", {"text_runtime": "onnx"})  # the session for servers
+    assert served.info == fast.info
+    assert (served.encode_text(questions) * exact_text).sum(-1).min() >= 0.9999
     # the default: ONNX Runtime on the CPU, torch on a GPU
     assert build_encoder("bundled").runtime.name == (
         "torch" if torch.cuda.is_available() else "onnx"
@@ -207,3 +211,8 @@ def test_unknown_encoder_lists_the_valid_ones():
     with pytest.raises(InputError, match="bundled"):
         build_encoder("nonexistent")
     assert {"bundled", "hf"} <= set(ENCODERS.names())
+
+
+def test_unknown_text_runtime_is_one_line():
+    with pytest.raises(InputError, match="text_runtime must be one of numpy, onnx"):
+        build_encoder("bundled", {"text_runtime": "tensorflow"})

@@ -76,6 +76,27 @@ def export_image_tower(path: Path, with_patches: bool) -> None:
     )
 
 
+def export_sentence_encoder(folder: Path, path: Path) -> None:
+    """ONNX graph of ``SentenceEncoder``: inputs ``input_ids``, ``attention_mask`` (T, L) int64,
+    output ``embeddings`` (T, 384)."""
+    ids = torch.full((2, 8), 1000, dtype=torch.int64)
+    # A padded row: traced on a mask of all ones, transformers drops the mask from the graph.
+    mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3], dtype=torch.int64)
+    batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=512)
+    _export(
+        SentenceEncoder(folder),
+        (ids, mask),
+        {},
+        path,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["embeddings"],
+        dynamic_shapes={
+            "input_ids": {0: batch, 1: length},
+            "attention_mask": {0: batch, 1: length},
+        },
+    )
+
+
 def _export(module: torch.nn.Module, args: tuple, kwargs: dict, path: Path, **names) -> None:
     """torch.export-based ONNX export into one self-contained file, quietly: the exporter's
     progress lines and its notes (on axis names, on torchvision's absent operators) are not
