@@ -188,3 +188,15 @@ def test_hf_encoder_through_the_cli(tmp_path, capsys, cache_args, tiny_clip):
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["encoder"].startswith(f"hf:{tiny_clip}") and out["frames_considered"] == 4
+
+
+def test_serve_embeds_questions_through_a_session_unless_told_otherwise():
+    from framesift.cli.serve_cmd import _for_serving
+    from framesift.pipeline import PipelineConfig
+
+    served = _for_serving(PipelineConfig())
+    assert served.params["encoder"] == {"text_runtime": "onnx"}
+    chosen = PipelineConfig(params={"encoder": {"text_runtime": "numpy"}})
+    assert _for_serving(chosen) is chosen
+    other = PipelineConfig(encoder="hf")  # no text_runtime to choose
+    assert _for_serving(other) is other
