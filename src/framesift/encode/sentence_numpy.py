@@ -12,7 +12,8 @@ against.
 The trade: in a process that embeds many texts, ONNX Runtime is faster per call (a question
 ~0.005-0.01 s against ~0.02 s here; with four options ~0.015 s against ~0.065 s), so numpy
 is ahead for roughly the first ten questions of a process (one for a CLI re-ask) and behind
-after (V-NIAH with the similarity answerer: 23 -> 64 ms per question).
+after (V-NIAH with the similarity answerer: 23 -> 64 ms per question): long-lived processes
+choose ``bundled``'s ``text_runtime="onnx"`` (``framesift serve`` does by default).
 """
 
 from __future__ import annotations
