@@ -78,7 +78,9 @@ def main() -> None:
         lengths=(600, 1800, 3600),
         depths=(0.0, 0.25, 0.5, 0.75, 1.0),
     )
-    results = run_niah(config, Pipeline(budget=args.budget))
+    # many questions in one process: questions through the ONNX session, as `framesift niah`
+    pipeline = Pipeline(budget=args.budget, params={"encoder": {"text_runtime": "onnx"}})
+    results = run_niah(config, pipeline)
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     lines = [
         "# V-NIAH on real footage (bundled encoder, offline)",

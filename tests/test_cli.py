@@ -190,13 +190,20 @@ def test_hf_encoder_through_the_cli(tmp_path, capsys, cache_args, tiny_clip):
     assert out["encoder"].startswith(f"hf:{tiny_clip}") and out["frames_considered"] == 4
 
 
-def test_serve_embeds_questions_through_a_session_unless_told_otherwise():
-    from framesift.cli.serve_cmd import _for_serving
-    from framesift.pipeline import PipelineConfig
+def test_many_question_commands_embed_questions_through_a_session():
+    """serve, eval, select and niah ask for the encoder's ONNX question session; a one-shot
+    ask keeps the numpy path that starts quickest; a user's choice is kept."""
+    from framesift.cli.main import build_parser
+    from framesift.cli.options import pipeline_config
 
-    served = _for_serving(PipelineConfig())
-    assert served.params["encoder"] == {"text_runtime": "onnx"}
-    chosen = PipelineConfig(params={"encoder": {"text_runtime": "numpy"}})
-    assert _for_serving(chosen) is chosen
-    other = PipelineConfig(encoder="hf")  # no text_runtime to choose
-    assert _for_serving(other) is other
+    def parsed(*extra: str):
+        return build_parser(["ask"]).parse_args(["ask", "v.mp4", "q", *extra])
+
+    assert "encoder" not in pipeline_config(parsed(), progress=False).params
+    many = pipeline_config(parsed(), progress=False, many_questions=True)
+    assert many.params["encoder"] == {"text_runtime": "onnx"}
+    chosen = parsed("--param", "encoder.text_runtime=numpy")
+    kept = pipeline_config(chosen, progress=False, many_questions=True)
+    assert kept.params["encoder"] == {"text_runtime": "numpy"}
+    other = pipeline_config(parsed("--encoder", "hf"), progress=False, many_questions=True)
+    assert "encoder" not in other.params  # no text_runtime to choose

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         annotations=args.annotations,
         videos=args.videos,
         out=args.out,
-        pipeline=pipeline_config(args, progress=False),
+        pipeline=pipeline_config(args, progress=False, many_questions=True),
         **{k: v for k, v in given.items() if v is not None},
     )
     print(summary(run_eval(config), Path(args.out)))

@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         k: tuple(v) if isinstance(v, list) else v for k, v in field_values(args, NIAHConfig).items()
     }
     config = NIAHConfig(**given)
-    results = run_niah(config, Pipeline(pipeline_config(args, progress=True)))
+    pipeline = Pipeline(pipeline_config(args, progress=True, many_questions=True))
+    results = run_niah(config, pipeline)
     print("| selector | retrieval | accuracy | ms / question |\n|---|---|---|---|")
     for name, r in results["selectors"].items():
         print(

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         annotations=args.annotations,
         videos=args.videos,
         out=args.out,
-        pipeline=pipeline_config(args, progress=False),
+        pipeline=pipeline_config(args, progress=False, many_questions=True),
         limit=args.limit,
     )
     summary = run_select(config)

@@ -7,7 +7,6 @@ import ipaddress
 import os
 import socket
 import sys
-from typing import Any
 
 from framesift.cli.options import add_pipeline_arguments, pipeline_config
 
@@ -81,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.request_timeout > 0:
         raise InputError("--request-timeout must be a positive number of seconds")
     library = MediaLibrary(args.media)
-    config = _for_serving(pipeline_config(args, progress=False))
+    config = pipeline_config(args, progress=False, many_questions=True)
     if not config.use_cache:
         raise InputError("framesift serve keeps indexed videos in the cache; drop --no-cache")
     listener = _listen(args.host, args.port)  # before loading models: a busy port fails fast
@@ -137,20 +136,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def _for_serving(config: Any) -> Any:
-    """``config`` with its encoder's questions embedded for a long-lived process: an encoder
-    that offers a ``text_runtime`` (the bundled one) gets ``onnx`` unless the user chose one.
-    A server embeds every question; the session costs ~0.15 s once and then ~4x less per
-    question (benchmarks/serve_load.py: 8 clients 20.8 -> 76.7 asks/s)."""
-    from dataclasses import replace
-
-    from framesift.encode import ENCODERS
-    from framesift.registry import PartSpec
-
-    params = config.params.get("encoder") or {}
-    name = PartSpec.parse(config.encoder).name
-    if "text_runtime" in params or "text_runtime" not in ENCODERS.parameters(name):
-        return config
-    return replace(config, params={**config.params, "encoder": {**params, "text_runtime": "onnx"}})
