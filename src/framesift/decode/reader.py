@@ -254,7 +254,7 @@ def _worth_seeking(src: Source, ahead: tuple[float, av.VideoFrame] | None, targe
         i = index.search_timestamp(pts, backward=True)
         if i < 0:
             return False
-        keyframe = float((index[i].timestamp - src.clock.start) * src.stream.time_base)
+        keyframe = src.clock.seconds(index[i].timestamp)
         return keyframe > ahead[0] + EPS
     return target - ahead[0] >= SEEK_SPACING
 
